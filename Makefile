@@ -1,0 +1,57 @@
+# ossrflow: two commands do everything on a fresh machine.
+#   make demo   create .venv if needed, install, run the bundled example workflow (local profile)
+#   make test   install test tools, start the test clusters, run lint, types and the whole suite
+# Other targets: make check (lint/types/contracts only), make conformance, make bench, make cli-docs.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.ossrflow-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test check pytest install clusters clusters-stop conformance bench cli-docs clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python workflows/demo/run_demo.py
+
+check: install
+	$(BIN)/ruff format --check src tests benchmarks scripts workflows
+	$(BIN)/ruff check src tests benchmarks scripts workflows
+	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python scripts/cli_help.py --check docs/cli.txt
+	$(BIN)/python scripts/check_changelog.py CHANGELOG.md
+
+clusters:
+	bash scripts/start-test-clusters.sh
+
+clusters-stop:
+	-bash scripts/cluster/slurm.sh stop
+	-bash scripts/cluster/htcondor.sh stop
+
+pytest: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: check clusters pytest
+
+conformance: install
+	bash scripts/conformance.sh
+
+bench: install
+	$(BIN)/python benchmarks/scatter.py
+
+cli-docs: install
+	$(BIN)/python scripts/cli_help.py --write docs/cli.txt
+
+clean:
+	rm -rf .mypy_cache .ruff_cache .pytest_cache build dist

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Start the schedulers the integration tests submit to. Locally a scheduler that cannot start
+# is reported and its tests skip with the reason; with CI=true a failure here fails the build.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+for cluster in slurm htcondor; do
+  script="scripts/cluster/$cluster.sh"
+  [ -f "$script" ] || continue
+  echo "[clusters] starting $cluster" >&2
+  if ! bash "$script" start; then
+    echo "[clusters] $cluster could not start; its tests will be skipped (fail in CI)" >&2
+    status=1
+  fi
+done
+if [ "${CI:-}" = "true" ] && [ "$status" -ne 0 ]; then
+  exit 1
+fi
+exit 0

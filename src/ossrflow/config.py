@@ -1,0 +1,177 @@
+"""Settings, resolved once at the CLI edge: flag > environment variable > config file > default.
+
+Library functions never read the environment; they take explicit parameters. The CLI calls
+:func:`resolve_settings` once per command and hands the frozen :class:`Settings` down.
+
+The config file is TOML (``$OSSRFLOW_CONFIG``, else ``config.toml`` in the user config folder,
+e.g. ``~/.config/ossrflow/config.toml``), with keys named like the fields below::
+
+    registry = "https://zenodo.org/api"
+    community = "escape2020"
+    cache_dir = "/scratch/me/ossrflow-cache"
+    timeout = 30
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from ossrflow.errors import InputError
+
+__all__ = ["DEFAULT_REGISTRY", "EnvVars", "Settings", "default_config_path", "resolve_settings"]
+
+DEFAULT_REGISTRY = "https://zenodo.org/api"
+
+
+class EnvVars:
+    """Every environment variable ossrflow reads (listed in docs/environment.md)."""
+
+    REGISTRY = "OSSRFLOW_REGISTRY"
+    COMMUNITY = "OSSRFLOW_COMMUNITY"
+    TOKEN = "OSSRFLOW_TOKEN"  # noqa: S105 - the variable's name, not a secret
+    CACHE_DIR = "OSSRFLOW_CACHE_DIR"
+    OFFLINE = "OSSRFLOW_OFFLINE"
+    TIMEOUT = "OSSRFLOW_TIMEOUT"
+    RETRIES = "OSSRFLOW_RETRIES"
+    PROFILE = "OSSRFLOW_PROFILE"
+    CONFIG = "OSSRFLOW_CONFIG"
+    DEBUG = "OSSRFLOW_DEBUG"
+
+
+def _meta(env: str, help_text: str) -> dict[str, str]:
+    return {"env": env, "help": help_text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable, after precedence has been applied. Field metadata names the env var."""
+
+    registry: str = field(
+        default=DEFAULT_REGISTRY,
+        metadata=_meta(EnvVars.REGISTRY, "Zenodo API base URL, or dir:PATH for a folder registry"),
+    )
+    community: str = field(
+        default="escape2020",
+        metadata=_meta(EnvVars.COMMUNITY, "Zenodo community searched (empty string: all)"),
+    )
+    token: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(EnvVars.TOKEN, "Zenodo access token, sent in the Authorization header"),
+    )
+    cache_dir: Path = field(
+        default_factory=lambda: Path(platformdirs.user_cache_dir("ossrflow")),
+        metadata=_meta(EnvVars.CACHE_DIR, "cache of records, files and staged data"),
+    )
+    offline: bool = field(
+        default=False, metadata=_meta(EnvVars.OFFLINE, "serve pinned records from the cache only")
+    )
+    timeout: float = field(
+        default=30.0, metadata=_meta(EnvVars.TIMEOUT, "seconds before an HTTP request gives up")
+    )
+    retries: int = field(
+        default=4, metadata=_meta(EnvVars.RETRIES, "retries on HTTP 429/5xx, with backoff")
+    )
+    profile: str = field(
+        default="local",
+        metadata=_meta(EnvVars.PROFILE, "execution profile: local, slurm, htcondor or a path"),
+    )
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise InputError(
+                f"timeout {self.timeout} is not positive",
+                location="timeout",
+                hint="give seconds > 0",
+            )
+        if self.retries < 0:
+            raise InputError(
+                f"retries {self.retries} is negative", location="retries", hint="give 0 or more"
+            )
+
+
+def default_config_path(env: Mapping[str, str]) -> Path:
+    """Where the config file is looked for."""
+    if env.get(EnvVars.CONFIG):
+        return Path(env[EnvVars.CONFIG])
+    return Path(platformdirs.user_config_dir("ossrflow")) / "config.toml"
+
+
+def _convert(name: str, kind: Any, raw: object, source: str) -> object:
+    """Convert a raw env/config value to the field's type; located error on failure."""
+    text = str(raw)
+    try:
+        if kind in (bool, "bool"):
+            if isinstance(raw, bool):
+                return raw
+            lowered = text.strip().lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(text)
+        if kind in (float, "float"):
+            return float(text)
+        if kind in (int, "int"):
+            return int(text)
+        if kind in (Path, "Path"):
+            return Path(text).expanduser()
+    except ValueError:
+        raise InputError(
+            f"{name}: {text!r} is not a valid {getattr(kind, '__name__', kind)}",
+            source=source,
+            hint="correct the value",
+        ) from None
+    return text
+
+
+def _load_config(path: Path) -> dict[str, object]:
+    if not path.is_file():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(
+            f"invalid TOML: {exc}", source=str(path), hint="fix the syntax or remove the file"
+        ) from None
+    known = {f.name for f in fields(Settings)}
+    for key in data:
+        if key not in known:
+            raise InputError(
+                f"unknown setting {key!r}",
+                source=str(path),
+                location=key,
+                hint=f"known settings: {', '.join(sorted(known))}",
+            )
+    return data
+
+
+def resolve_settings(
+    flags: Mapping[str, object | None],
+    env: Mapping[str, str],
+    config_path: Path | None = None,
+) -> Settings:
+    """Apply precedence flag > environment > config file > default, once, and freeze the result.
+
+    ``flags`` maps field names to values given on the command line (``None`` = not given).
+    """
+    path = config_path or default_config_path(env)
+    config = _load_config(path)
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        env_name = spec.metadata["env"]
+        if flags.get(spec.name) is not None:
+            values[spec.name] = flags[spec.name]
+        elif env.get(env_name) not in (None, ""):
+            values[spec.name] = _convert(spec.name, spec.type, env[env_name], f"${env_name}")
+        elif spec.name in config:
+            values[spec.name] = _convert(spec.name, spec.type, config[spec.name], str(path))
+    if values.get("cache_dir") is not None:
+        values["cache_dir"] = Path(str(values["cache_dir"])).expanduser()
+    return replace(Settings(), **values)

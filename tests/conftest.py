@@ -1,0 +1,37 @@
+"""Suite-wide fixtures: loopback HTTP server, fixture data, isolated settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.httpserver import LoopbackServer
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+FIXTURES = SHARED / "fixtures"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture
+def http_server() -> Iterator[LoopbackServer]:
+    """A real HTTP server on 127.0.0.1 with scripted routes (see tests/support/httpserver.py)."""
+    server = LoopbackServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the user's config, cache or token: every OSSRFLOW_* variable is cleared."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("OSSRFLOW_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("OSSRFLOW_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("OSSRFLOW_CACHE_DIR", str(tmp_path / "cache"))
