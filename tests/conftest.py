@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.httpserver import LoopbackServer
+from tests.support.zenodo import ZenodoApp, add_default_records
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -35,3 +36,11 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
             monkeypatch.delenv(name)
     monkeypatch.setenv("OSSRFLOW_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("OSSRFLOW_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def zenodo_server(http_server: LoopbackServer) -> ZenodoApp:
+    """A Zenodo-shaped API on 127.0.0.1 with the records of tests/support/zenodo.py."""
+    app = ZenodoApp(http_server)
+    add_default_records(app)
+    return app

@@ -25,7 +25,17 @@ from ossrflow import __version__
 from ossrflow.errors import ChecksumMismatch, NotFound, ServiceError
 from ossrflow.integrity import Checksum, hash_file
 
-__all__ = ["Progress", "ProgressCallback", "RetryTransport", "download", "get_json", "make_client"]
+__all__ = [
+    "Progress",
+    "ProgressCallback",
+    "RetryTransport",
+    "check_response",
+    "download",
+    "get_json",
+    "make_client",
+    "response_json",
+    "send",
+]
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF = 60.0
@@ -49,8 +59,11 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
     if value.strip().isdigit():
         return float(value)
-    parsed = email.utils.parsedate_to_datetime(value) if value else None
-    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # an unreadable header: fall back to our own backoff
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 class RetryTransport(httpx.BaseTransport):
@@ -114,7 +127,8 @@ def _service_error(url: str, problem: str) -> ServiceError:
     )
 
 
-def _send(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+def send(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Send one request; an unreachable or silent server becomes :class:`ServiceError`."""
     try:
         return client.request(method, url, **kwargs)
     except httpx.TimeoutException:
@@ -150,8 +164,13 @@ def get_json(
     client: httpx.Client, url: str, *, params: dict[str, str] | None = None, what: str = "resource"
 ) -> Any:
     """GET ``url`` and return its JSON body, or raise NotFound / ServiceError."""
-    response = _send(client, "GET", url, params=params)
+    response = send(client, "GET", url, params=params)
     check_response(response, what=what)
+    return response_json(response, what=what)
+
+
+def response_json(response: httpx.Response, *, what: str) -> Any:
+    """The JSON body of a successful answer; a body that is not JSON is a ServiceError."""
     try:
         return response.json()
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
