@@ -2,7 +2,7 @@
 # Start the schedulers the integration tests submit to. Locally a scheduler that cannot start
 # is reported and its tests skip with the reason; with CI=true a failure here fails the build.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 status=0
 for cluster in slurm htcondor; do
   script="scripts/cluster/$cluster.sh"
