@@ -396,7 +396,12 @@ def _build(
 def _plain(value: Any) -> Any:
     """Plain dicts/lists (no source styles or comments); multi-line strings as literal blocks."""
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        # cwl-utils names anonymous schemas "_:<uuid4>"; such names are not part of the tool.
+        return {
+            str(k): _plain(v)
+            for k, v in value.items()
+            if not (k == "name" and isinstance(v, str) and v.startswith("_:"))
+        }
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, str) and "\n" in value.rstrip("\n"):
