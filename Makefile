@@ -38,6 +38,8 @@ clusters:
 clusters-stop:
 	-bash scripts/cluster/slurm.sh stop
 	-bash scripts/cluster/htcondor.sh stop
+	-bash scripts/containers/dockerd.sh stop
+	-bash scripts/containers/podman.sh stop
 
 pytest: install
 	$(BIN)/pytest $(PYTEST_ARGS)

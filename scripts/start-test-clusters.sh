@@ -13,6 +13,20 @@ for cluster in slurm htcondor; do
     status=1
   fi
 done
+# Container engines (dockerd, podman) and the locally built base images the tests run.
+for engine in dockerd podman; do
+  echo "[clusters] starting $engine" >&2
+  if ! bash "scripts/containers/$engine.sh" start; then
+    echo "[clusters] $engine could not start; its tests will be skipped (fail in CI)" >&2
+    status=1
+  fi
+done
+if bash scripts/containers/dockerd.sh status >/dev/null 2>&1; then
+  bash containers/base/build.sh --engine docker busybox debian-python conformance || status=1
+fi
+if bash scripts/containers/podman.sh status >/dev/null 2>&1; then
+  bash containers/base/build.sh --engine podman busybox debian-python || status=1
+fi
 if [ "${CI:-}" = "true" ] && [ "$status" -ne 0 ]; then
   exit 1
 fi

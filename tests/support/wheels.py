@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import zipfile
 from pathlib import Path
+from typing import Any
+
+from ossrflow.config import Settings
+from ossrflow.entry import Entry, get_entry
 
 
 def _record_line(name: str, data: bytes) -> str:
@@ -48,3 +53,43 @@ def make_wheel(
         for key, data in files.items():
             archive.writestr(key, data)
     return path
+
+
+HELLO = "def main():\n    print('hello from the container')\n"
+CODEMETA = {
+    "@context": "https://doi.org/10.5063/schema/codemeta-2.0",
+    "@type": "SoftwareSourceCode",
+    "name": "ossrflow-hello",
+    "description": "A tiny package for container tests",
+    "softwareVersion": "v1.0.0",
+    "runtimePlatform": "Python 3",
+    "softwareRequirements": ["ossrflow-hello-dep>=0.1", "python>=3.9", "A C++17 compiler"],
+}
+
+
+def make_entry(
+    tmp_path: Path, codemeta: dict[str, Any] | None = None, files: dict[str, bytes] | None = None
+) -> Entry:
+    """A folder-registry entry with this codemeta (and files), got as ossrflow gets entries."""
+    folder = tmp_path / "registry" / "hello"
+    folder.mkdir(parents=True)
+    (folder / "codemeta.json").write_text(json.dumps(codemeta or CODEMETA))
+    for name, data in (files or {}).items():
+        (folder / name).write_bytes(data)
+    return get_entry(f"dir:{folder}", Settings(cache_dir=tmp_path / "cache"))
+
+
+def wheelhouse(tmp_path: Path) -> list[str]:
+    """Local wheels of ossrflow-hello 1.0.0 and its dependency; pip options that use only them."""
+    house = tmp_path / "wheelhouse"
+    make_wheel(
+        house,
+        "ossrflow-hello",
+        "1.0.0",
+        module="ossrflow_hello",
+        source=HELLO,
+        requires=("ossrflow-hello-dep>=0.1",),
+        scripts={"ossrflow-hello": "ossrflow_hello:main"},
+    )
+    make_wheel(house, "ossrflow-hello-dep", "0.2", module="ossrflow_hello_dep", source="")
+    return ["--no-index", "--find-links", str(house)]

@@ -102,7 +102,7 @@ def draft_command(
     \b
     Examples:
       ossrflow interface draft ./pyhf -o ossrflow-interface.yml
-      ossrflow interface draft dir:registry/fitsinfo --command fitsinfo
+      ossrflow interface draft dir:workflows/registry/astropy-fitsheader --command fitsheader
     """
     entry = ossrflow.get_entry(ref, settings_from(ctx, **flags))
     text = ossrflow.draft_interface(entry.codemeta, command=command, timeout=timeout)
