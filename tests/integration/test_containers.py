@@ -33,6 +33,12 @@ BUSYBOX = "ossrflow/busybox:local"
 def usable_engine(name: EngineName) -> Engine:
     executable = shutil.which(name)
     engine = probe_engine(name, executable) if executable else None
+    script = REPO / "scripts" / "containers" / ("dockerd.sh" if name == "docker" else "podman.sh")
+    ready = subprocess.run(
+        ["bash", str(script), "status"], capture_output=True, text=True, check=False
+    )
+    if engine is not None and engine.usable and ready.returncode != 0:
+        engine = Engine(name, engine.executable, usable=False, reason=ready.stdout.strip())
     if engine is None or not engine.usable:
         why = engine.reason if engine else f"{name} is not installed"
         message = f"{name} cannot run here ({why}); set it up with scripts/containers/"

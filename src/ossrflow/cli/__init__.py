@@ -26,10 +26,33 @@ __all__ = ["SECTIONS", "cli", "main"]
 
 # (section title, [(command name, "module:attribute"), ...]) in data-flow order.
 SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
-    ("Registry", []),  # search, show
-    ("Tools", []),  # cwl, interface, match
-    ("Data", []),  # stage
-    ("Workflows", []),  # compose, lock, run, rerun, diff
+    (
+        "Registry",
+        [
+            ("search", "ossrflow.cli.registry:search_command"),
+            ("show", "ossrflow.cli.registry:show_command"),
+        ],
+    ),
+    (
+        "Tools",
+        [
+            ("cwl", "ossrflow.cli.tools:cwl_command"),
+            ("interface", "ossrflow.cli.tools:interface_group"),
+            ("match", "ossrflow.cli.match:match_command"),
+            ("containerize", "ossrflow.cli.containers:containerize_command"),
+        ],
+    ),
+    ("Data", [("stage", "ossrflow.cli.data:stage")]),
+    (
+        "Workflows",
+        [
+            ("compose", "ossrflow.cli.compose:compose_command"),
+            ("lock", "ossrflow.cli.compose:lock_command"),
+            ("run", "ossrflow.cli.workflows:run"),
+            ("rerun", "ossrflow.cli.provenance:rerun_command"),
+            ("diff", "ossrflow.cli.provenance:diff_command"),
+        ],
+    ),  # run, rerun, diff
 ]
 
 EXIT_CODES = """\b
@@ -106,7 +129,7 @@ def cli(ctx: click.Context, verbose: int, quiet: int, debug: bool, config_path: 
     Examples:
       ossrflow search gammapy
       ossrflow show 10.5281/zenodo.4687123 --json
-      ossrflow show dir:workflows/registry/fitsinfo
+      ossrflow show dir:workflows/registry/astropy-fitsheader
     """
     level = logging.WARNING + 10 * (quiet - verbose)
     logging.basicConfig(level=max(logging.DEBUG, level), format="%(levelname)s: %(message)s")

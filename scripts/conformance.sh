@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Run the CWL v1.2 conformance suite through ossrflow-cwl-runner (Snakemake, local profile).
+#
+#   bash scripts/conformance.sh              # every non-docker test; updates docs/conformance.md
+#   bash scripts/conformance.sh --required   # the `required` tests only (about 4 min)
+#   bash scripts/conformance.sh -- ARGS      # more cwltest arguments (e.g. -n 1-10)
+#
+# Writes build/conformance/junit.xml and cwltest.log. Exits 1 when a test fails that is not in
+# scripts/conformance-known-failures.txt (a regression), else 0.
+# Environment: OSSRFLOW_CWL_SUITE (suite folder, default ../shared/cwl-v1.2), OSSRFLOW_CONFORMANCE_JOBS
+# (tests at a time, default 2), VENV (default .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.." || exit 1
+REPO=$PWD
+BIN="${VENV:-$REPO/.venv}/bin"
+SUITE="${OSSRFLOW_CWL_SUITE:-$REPO/../shared/cwl-v1.2}"
+OUT="$REPO/build/conformance"
+JOBS="${OSSRFLOW_CONFORMANCE_JOBS:-2}"
+
+selection=(--exclude-tags docker)
+full=1
+if [ "${1:-}" = "--required" ]; then
+  selection=(--tags required)
+  full=0
+  shift
+fi
+[ "${1:-}" = "--" ] && shift
+
+[ -f "$SUITE/conformance_tests.yaml" ] || { echo "conformance: no suite at $SUITE" >&2; exit 2; }
+mkdir -p "$OUT"
+echo "[conformance] cwltest ${selection[*]} -j$JOBS in $SUITE (log: $OUT/cwltest.log)" >&2
+start=$(date +%s)
+# cwltest exits non-zero when any test fails; the known-failures check below decides.
+(cd "$SUITE" && "$BIN/cwltest" --test conformance_tests.yaml --tool "$BIN/ossrflow-cwl-runner" \
+  "${selection[@]}" "-j$JOBS" --junit-xml "$OUT/junit.xml" "$@") >"$OUT/cwltest.log" 2>&1 || true
+minutes=$(( ($(date +%s) - start + 59) / 60 ))
+tail -n 1 "$OUT/cwltest.log" >&2
+
+if [ "$full" = 1 ]; then
+  "$BIN/python" - "$OUT" "$minutes" <<'PY'
+import subprocess, sys
+from datetime import date
+from pathlib import Path
+
+out, minutes = sys.argv[1], sys.argv[2]
+summary = subprocess.run(
+    [sys.executable, "scripts/conformance_report.py", f"{out}/junit.xml", "--log",
+     f"{out}/cwltest.log"],
+    capture_output=True, text=True, check=True,
+).stdout
+doc = Path("docs/conformance.md")
+text = doc.read_text(encoding="utf-8")
+start, end = "<!-- results:start -->", "<!-- results:end -->"
+head, _, rest = text.partition(start)
+_, _, tail = rest.partition(end)
+body = f"\nLast run {date.today()}, {minutes} min, `make conformance`:\n\n{summary}\n"
+doc.write_text(head + start + body + end + tail, encoding="utf-8")
+print(f"[conformance] updated {doc}", file=sys.stderr)
+PY
+fi
+"$BIN/python" scripts/conformance_report.py "$OUT/junit.xml" --log "$OUT/cwltest.log" \
+  --check-known scripts/conformance-known-failures.txt

@@ -1,0 +1,107 @@
+"""``ossrflow-cwl-runner``: a drop-in ``cwl-runner`` that executes through Snakemake.
+
+``ossrflow-cwl-runner [--outdir DIR] [--quiet] [--profile P] tool_or_workflow.cwl [job]`` prints the
+CWL output object (JSON) on stdout, exits 33 for a CWL feature ossrflow does not support, 1 when
+the run fails and 2 for bad input. Containers are not used yet (``--no-container`` semantics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from ossrflow import __version__
+from ossrflow.errors import OssrflowError
+
+__all__ = ["arg_parser", "main", "run"]
+
+EPILOG = """exit codes: 0 success, 1 the run failed, 2 bad input, 3 scheduler unreachable,
+33 unsupported CWL feature"""
+
+
+def arg_parser() -> argparse.ArgumentParser:
+    """The runner's options (cwl-runner conventions plus ossrflow's profile and run folder)."""
+    parser = argparse.ArgumentParser(
+        prog="ossrflow-cwl-runner",
+        description="Run a CWL tool or workflow through Snakemake; print its output object.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("--outdir", type=Path, default=Path.cwd(), help="output folder [.]")
+    parser.add_argument("--quiet", action="store_true", help="only errors on stderr")
+    parser.add_argument(
+        "--profile", default="local", help="local, slurm, htcondor or a profile folder [local]"
+    )
+    parser.add_argument(
+        "--run-dir", type=Path, help="keep the run folder here (default: a temporary one)"
+    )
+    parser.add_argument("--jobs", type=int, help="jobs (local: cores) at a time")
+    parser.add_argument("--retries", type=int, default=0, help="retries of a failed job [0]")
+    parser.add_argument(
+        "--no-container", action="store_true", help="accepted; containers are not used yet"
+    )
+    parser.add_argument("--version", action="version", version=f"ossrflow {__version__}")
+    parser.add_argument("processfile", help="CWL tool or workflow")
+    parser.add_argument("jobfile", nargs="?", help="job order (YAML or JSON)")
+    return parser
+
+
+def run(argv: Sequence[str]) -> int:
+    """Run with ``argv``; errors are raised as :class:`OssrflowError`, the result printed."""
+    from ossrflow.config import resolve_settings
+    from ossrflow.cwlload import quiet_cwltool
+    from ossrflow.execute import Progress, RunOptions, run_workflow
+    from ossrflow.profiles import load_profile
+
+    args = arg_parser().parse_args(argv)
+    quiet_cwltool(logging.ERROR if args.quiet else logging.WARNING)
+    settings = resolve_settings({}, os.environ)
+    options = RunOptions(
+        load_profile(args.profile),
+        jobs=args.jobs,
+        retries=args.retries,
+        cache_dir=settings.cache_dir / "cwl",
+    )
+    temporary = args.run_dir is None
+    run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ossrflow-run-"))
+
+    shown: list[tuple[int, int]] = []
+
+    def show(progress: Progress) -> None:
+        if not args.quiet and progress.total and (progress.done, progress.total) not in shown:
+            shown.append((progress.done, progress.total))
+            print(f"[ossrflow] {progress.done}/{progress.total} jobs done", file=sys.stderr)
+
+    result = run_workflow(
+        args.processfile,
+        args.jobfile,
+        run_dir=run_dir,
+        outdir=args.outdir,
+        options=options,
+        progress=show,
+        move_outputs=temporary,
+    )
+    print(json.dumps(result.outputs, indent=4, ensure_ascii=False))
+    if temporary:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    """Console entry point: one line on stderr and the documented exit code on error."""
+    try:
+        status = run(list(sys.argv[1:] if argv is None else argv))
+    except OssrflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(status)

@@ -1,0 +1,169 @@
+"""Snakemake profiles (local, slurm, htcondor or a folder of your own) and job resources.
+
+A profile is a plain Snakemake profile: a folder with ``config.yaml``. The three shipped ones live
+in ``profiles/`` at the top of the source tree; ``load_profile`` finds them by name, or takes any
+folder path. Keys that ossrflow sets itself (the Snakefile, the run directory, dry-run ...) are
+refused in a profile, so a profile cannot silently change what runs.
+
+``snakemake_resources`` maps CWL's ResourceRequirement and ToolTimeLimit to the standard
+Snakemake resources that the slurm and htcondor executor plugins read: ``threads`` (coresMin),
+``mem_mb`` (ramMin, MiB), ``disk_mb`` (tmpdirMin + outdirMin, MiB) and ``runtime`` (minutes).
+``step_overrides`` turns a definition file's per-step ``partition``/``account``/``queue``/
+``extra`` into the plugins' own resource names.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ossrflow.documents import load_yaml_document, location_of
+from ossrflow.errors import InputError, NotFound
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "OWNED_KEYS",
+    "Profile",
+    "load_profile",
+    "profiles_root",
+    "snakemake_resources",
+    "step_overrides",
+]
+
+BUILTIN_PROFILES = ("local", "slurm", "htcondor")
+
+# Snakemake options ossrflow sets on every call; a profile that sets them is refused.
+OWNED_KEYS = frozenset(
+    {
+        "snakefile",
+        "directory",
+        "dry-run",
+        "dryrun",
+        "configfile",
+        "config",
+        "profile",
+        "workflow-profile",
+        "report",
+        "unlock",
+        "cleanup-metadata",
+        "delete-all-output",
+        "delete-temp-output",
+        "touch",
+        "forceall",
+        "forcerun",
+        "until",
+        "omit-from",
+        "target-jobs",
+        "allowed-rules",
+    }
+)
+
+# Per-step override names in a definition file -> resource name per executor.
+_OVERRIDES = {
+    "partition": {"slurm": "slurm_partition"},
+    "account": {"slurm": "slurm_account", "htcondor": "accounting_group"},
+    "queue": {"slurm": "slurm_partition", "htcondor": "universe"},
+    "extra": {"slurm": "slurm_extra", "htcondor": "requirements"},
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A Snakemake profile folder and its parsed ``config.yaml``."""
+
+    name: str
+    path: Path
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def executor(self) -> str:
+        """The Snakemake executor plugin the profile selects (``local`` when none)."""
+        return str(self.settings.get("executor", "local"))
+
+
+def profiles_root() -> Path:
+    """The folder holding the shipped profiles (``profiles/`` next to ``src/``)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parent / "profiles", here.parents[2] / "profiles"):
+        if (candidate / "local" / "config.yaml").is_file():
+            return candidate
+    return here.parents[2] / "profiles"
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """The profile called ``local``/``slurm``/``htcondor``, or the profile folder at a path."""
+    if name_or_path in BUILTIN_PROFILES:
+        path = profiles_root() / name_or_path
+    else:
+        path = Path(name_or_path).expanduser()
+    config = path / "config.yaml"
+    if not config.is_file():
+        raise NotFound(
+            "profile has no config.yaml",
+            source=str(path),
+            hint=f"name one of {', '.join(BUILTIN_PROFILES)} or a folder holding config.yaml",
+        )
+    data = load_yaml_document(config)
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise InputError(
+            "profile is not a mapping", source=str(config), hint="write key: value lines"
+        )
+    for key in data:
+        if str(key) in OWNED_KEYS:
+            raise InputError(
+                f"profile sets {key!r}, which ossrflow sets itself",
+                source=str(config),
+                location=location_of(data, key),
+                hint="remove the key; use the matching `ossrflow run` option instead",
+            )
+    name = name_or_path if name_or_path in BUILTIN_PROFILES else path.name
+    return Profile(name, path.resolve(), {str(k): v for k, v in data.items()})
+
+
+def snakemake_resources(raw: Mapping[str, int]) -> dict[str, int]:
+    """Snakemake resources for a job from the planner's CWL values (see the module docstring)."""
+    resources: dict[str, int] = {}
+    if raw.get("cores"):
+        resources["threads"] = max(1, int(raw["cores"]))
+    if raw.get("ram"):
+        resources["mem_mb"] = max(1, int(raw["ram"]))
+    disk = int(raw.get("tmpdir", 0)) + int(raw.get("outdir", 0))
+    if disk:
+        resources["disk_mb"] = disk
+    if raw.get("timelimit"):
+        resources["runtime"] = max(1, math.ceil(int(raw["timelimit"]) / 60))
+    return resources
+
+
+def step_overrides(
+    overrides: Mapping[str, Any], executor: str, *, source: str, location: str | None = None
+) -> dict[str, str]:
+    """A definition file's per-step ``partition``/``account``/``queue``/``extra`` as resources.
+
+    Settings that do not apply to ``executor`` (e.g. ``partition`` under htcondor) are dropped.
+    """
+    resources: dict[str, str] = {}
+    for key, value in overrides.items():
+        names = _OVERRIDES.get(str(key))
+        if names is None:
+            raise InputError(
+                f"unknown step setting {key!r}",
+                source=source,
+                location=location,
+                hint=f"use one of {', '.join(sorted(_OVERRIDES))}",
+            )
+        if not isinstance(value, str | int) or isinstance(value, bool) or "\n" in str(value):
+            raise InputError(
+                f"step setting {key!r} must be one line of text",
+                source=source,
+                location=location,
+                hint="write a single value such as a partition name",
+            )
+        if executor in names:
+            resources[names[executor]] = str(value)
+    return resources

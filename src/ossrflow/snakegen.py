@@ -1,0 +1,202 @@
+"""Render a plan into a readable Snakefile and lay out the run directory.
+
+One rule per CWL step; a scattered step's rule has the wildcard ``{i}`` (one job per element)
+and a ``<rule>_gather`` rule joins the elements. When the element count is known only after
+earlier steps ran, a ``<rule>_split`` checkpoint counts it. Every job writes
+``steps/<node>/[<i>/]cwl.output.json`` last; downstream rules depend on those files.
+
+All quoting lives here: paths and keys enter the Snakefile as Python string literals (``repr``),
+and the job command line is quoted with ``shlex.quote`` (braces doubled for Snakemake).
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from ossrflow.cwljson import render_json
+from ossrflow.cwlplan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
+from ossrflow.integrity import atomic_write
+from ossrflow.profiles import snakemake_resources, step_overrides
+
+__all__ = ["SNAKEFILE", "render_snakefile", "rule_names", "write_run_dir"]
+
+SNAKEFILE = "Snakefile"
+PLAN = "plan.json"
+_LIGHT_KINDS = {"enter", "exit"}
+
+
+def rule_names(plan: Plan) -> dict[str, str]:
+    """A unique Python identifier per node key, readable (``step1``, ``sub_inner``)."""
+    names: dict[str, str] = {}
+    used = {"all"}
+    for node in plan.nodes:
+        if node.key == INPUTS:
+            continue
+        base = re.sub(r"\W", "_", node.key.replace("@", "_")).strip("_") or "step"
+        if base[0].isdigit():
+            base = "s" + base
+        name, number = base, 1
+        while name in used or name + "_gather" in used or name + "_split" in used:
+            number += 1
+            name = f"{base}_{number}"
+        used.update({name, name + "_gather", name + "_split"})
+        names[node.key] = name
+    return names
+
+
+def _command(python: str, *args: str) -> str:
+    """A job command line, quoted for the shell and escaped for Snakemake's formatter."""
+    line = shlex.join([python, "-m", "ossrflow.jobrunner", *args])
+    return line.replace("{", "{{").replace("}", "}}")
+
+
+def _inputs(node: Node, plan: Plan) -> list[str]:
+    files = [node_output(dep) for dep in node.deps]
+    if node.kind == "tool":
+        files = [node_output(INPUTS)]
+    return files
+
+
+def _literal_list(items: list[str], indent: str = "        ") -> str:
+    return "".join(f"{indent}{item!r},\n" for item in items)
+
+
+def _resources_block(node: Node, overrides: Mapping[str, str]) -> str:
+    resources: dict[str, object] = dict(snakemake_resources(node.resources))
+    threads = resources.pop("threads", None)
+    resources.update(overrides)
+    text = f"    threads: {threads}\n" if threads else ""
+    if resources:
+        body = "".join(f"        {k}={v!r},\n" for k, v in sorted(resources.items()))
+        text += f"    resources:\n{body}"
+    return text
+
+
+def _job_rule(node: Node, name: str, plan: Plan, python: str, overrides: Mapping[str, str]) -> str:
+    element = "{i}" if node.scattered else None
+    inputs = _inputs(node, plan) + ([split_path(node.key)] if node.dynamic else [])
+    args = ["run", node.key] + (["{wildcards.i}"] if node.scattered else [])
+    command = _command(python, *args[:2]) + (" {wildcards.i}" if node.scattered else "")
+    header = f"# {node.label or node.key}"
+    if node.scattered:
+        count = "a count known after earlier steps" if node.dynamic else _count(node)
+        header += f": one job per scatter element ({node.scatter_method}, {count})"
+    text = f"{header}\nrule {name}:\n"
+    if inputs:
+        text += f"    input:\n{_literal_list(inputs)}"
+    text += f"    output:\n        {node_output(node.key, element)!r},\n"
+    text += f"    log:\n        {element_dir(node.key, element) + '/job.log'!r},\n"
+    if node.scattered:
+        text += '    wildcard_constraints:\n        i=r"\\d+",\n'
+    text += _resources_block(node, overrides)
+    text += f"    shell:\n        {command + ' > {log} 2>&1'!r}\n"
+    return text
+
+
+def _count(node: Node) -> str:
+    shape = node.shape
+    return f"{shape.count} elements" if shape else "?"
+
+
+def _gather_rules(node: Node, name: str, plan: Plan, python: str) -> str:
+    pattern = node_output(node.key, "{i}")
+    text = ""
+    if node.dynamic:
+        text += (
+            f"# counts the elements of {node.key} once its inputs exist\n"
+            f"checkpoint {name}_split:\n"
+            f"    input:\n{_literal_list(_inputs(node, plan))}"
+            f"    output:\n        {split_path(node.key)!r},\n"
+            f"    log:\n        {element_dir(node.key, None) + '/split.log'!r},\n"
+            f"    shell:\n        {_command(python, 'split', node.key) + ' > {log} 2>&1'!r}\n\n\n"
+            f"def {name}_elements(wildcards):\n"
+            f"    with open(checkpoints.{name}_split.get().output[0]) as handle:\n"
+            f"        count = json.load(handle)['count']\n"
+            f"    return [{pattern!r}.format(i=i) for i in range(count)]\n\n\n"
+        )
+        elements = f"{name}_elements"
+    else:
+        count = node.shape.count if node.shape else 0
+        elements = f"[{pattern!r}.format(i=i) for i in range({count})]"
+    text += (
+        f"# joins the elements of {node.key} into arrays\n"
+        f"rule {name}_gather:\n"
+        f"    input:\n        {elements},\n"
+        f"    output:\n        {node_output(node.key)!r},\n"
+        f"    shell:\n        {_command(python, 'gather', node.key)!r}\n"
+    )
+    return text
+
+
+def _node_overrides(
+    plan: Plan, executor: str, overrides: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """Per node: its ``ossrflow:Scheduler`` hint as the executor's resources, then ``overrides``."""
+    merged: dict[str, dict[str, str]] = {}
+    for node in plan.nodes:
+        location = f"steps.{node.key}.hints.Scheduler"
+        resources = step_overrides(node.scheduler, executor, source=plan.uri, location=location)
+        resources.update(overrides.get(node.key, {}))
+        merged[node.key] = resources
+    return merged
+
+
+def render_snakefile(
+    plan: Plan,
+    *,
+    python: str,
+    executor: str = "local",
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+) -> str:
+    """The Snakefile of a run directory.
+
+    ``executor`` names the profile's executor (for the steps' scheduler hints); ``overrides``
+    maps node keys to more resources.
+    """
+    names = rule_names(plan)
+    overrides = _node_overrides(plan, executor, overrides or {})
+    jobs = [n for n in plan.nodes if n.key != INPUTS]
+    local = [names[n.key] for n in jobs if n.kind in _LIGHT_KINDS]
+    local += [names[n.key] + "_gather" for n in jobs if n.scattered]
+    local += [names[n.key] + "_split" for n in jobs if n.dynamic]
+    parts = [
+        "# Generated by ossrflow from "
+        f"{plan.uri}\n# Do not edit: `ossrflow run` writes it again. Each rule is one CWL step.\n"
+        "import json\n",
+        f"localrules: {', '.join(['all', *local])}\n",
+        f"rule all:\n    input:\n{_literal_list([node_output(n.key) for n in jobs])}",
+    ]
+    for node in jobs:
+        name = names[node.key]
+        parts.append(_job_rule(node, name, plan, python, overrides.get(node.key, {})))
+        if node.scattered:
+            parts.append(_gather_rules(node, name, plan, python))
+    return "\n\n".join(parts)
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Keep the old file (and its mtime) when the content is the same, so nothing reruns."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    atomic_write(path, text)
+
+
+def write_run_dir(
+    plan: Plan,
+    run_dir: Path,
+    *,
+    python: str,
+    executor: str = "local",
+    overrides: Mapping[str, Mapping[str, str]] | None = None,
+) -> Path:
+    """Write Snakefile, plan and job order into ``run_dir``; return the Snakefile's path."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(run_dir / PLAN, render_plan(plan))
+    _write_if_changed(run_dir / node_output(INPUTS), render_json(plan.job_order))
+    snakefile = run_dir / SNAKEFILE
+    text = render_snakefile(plan, python=python, executor=executor, overrides=overrides)
+    _write_if_changed(snakefile, text)
+    return snakefile

@@ -1,0 +1,149 @@
+"""``ossrflow run`` and ``ossrflow-cwl-runner``: whole outputs and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ossrflow.cli import main
+from tests.conftest import DATA
+from tests.integration.contract import file_output
+
+CWL = DATA / "cwl"
+RUNNER = [sys.executable, "-c", "from ossrflow.cli.runner import main; main()"]
+
+
+def invoke(*args: str) -> tuple[int | str | None, str, str]:
+    """Run through ``main()`` (the error boundary) inside CliRunner's isolation."""
+    code: int | str | None = None
+    with CliRunner().isolation() as (out, err, _):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    run_dir = tmp_path / "run"
+    code, out, _ = invoke(
+        "run",
+        str(CWL / "shout.cwl"),
+        str(CWL / "shout-job.yml"),
+        "--run-dir",
+        str(run_dir),
+        "--dry-run",
+    )
+    assert code == 0
+    profile = Path(__file__).resolve().parents[2] / "profiles" / "local"
+    assert out == (
+        f"run directory: {run_dir}\n"
+        f"Snakefile:     {run_dir / 'Snakefile'}\n"
+        f"profile:       local ({profile}), executor local\n"
+        "nothing was run (dry run); jobs that would run or be submitted:\n"
+        "\n"
+        "Job stats:\n"
+        "job      count\n"
+        "-----  -------\n"
+        "tool         1\n"
+        "all          1\n"
+        "total        2\n"
+        "\n"
+        "\n"
+        "rule tool:\n"
+        "    input: steps/@inputs/cwl.output.json\n"
+        "    output: steps/tool/cwl.output.json\n"
+        "    log: steps/tool/job.log\n"
+        "    reason: Missing output files: steps/tool/cwl.output.json\n"
+        f"    resources: tmpdir={tmp_path}\n"
+        f"Shell command: {sys.executable} -m ossrflow.jobrunner run tool > steps/tool/job.log 2>&1\n"
+    )
+    assert not (run_dir / "steps" / "tool" / "job.log").exists()
+    assert not (run_dir / "results").exists()
+
+
+def test_run_prints_the_output_object_and_resumes(tmp_path: Path):
+    args = ["run", str(CWL / "shout.cwl"), str(CWL / "shout-job.yml"), "--run-dir", str(tmp_path)]
+    code, out, err = invoke(*args, "--outdir", str(tmp_path / "out"))
+    assert code == 0, err
+    expected = {"shouted": file_output(tmp_path / "out" / "shout.txt", "HELLO OSSRFLOW\n")}
+    assert json.loads(out) == expected
+    assert err.splitlines()[-2:] == [
+        "[ossrflow] 2/2 jobs done, 0 running, 0 pending",
+        f"record: {tmp_path / 'provenance'}",
+    ]
+    marker = tmp_path / "steps" / "tool" / "cwl.output.json"
+    before = marker.stat().st_mtime_ns
+    code, out, err = invoke(*args, "--outdir", str(tmp_path / "out"), "--report")
+    assert (code, json.loads(out), marker.stat().st_mtime_ns) == (0, expected, before)
+    assert err.splitlines()[-1] == f"report: {tmp_path / 'report.html'}"
+    assert (tmp_path / "report.html").stat().st_size > 0
+
+
+def test_a_failed_step_is_one_line_and_exit_1(tmp_path: Path):
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"counter": str(tmp_path / "count")}))
+    command = [sys.executable, "-m", "ossrflow", "run", str(CWL / "flaky.cwl"), str(job)]
+    result = subprocess.run(
+        [*command, "--run-dir", str(tmp_path / "run")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        f"error: {tmp_path / 'run' / 'steps' / 'tool' / 'job.log'}: step tool failed: "
+        "tool (CommandLineTool flaky.cwl): finished with status permanentFail "
+        "(fix: read the step's log; run again to resume (finished steps are kept))"
+    )
+
+
+def test_a_definition_takes_no_job_file(tmp_path: Path):
+    definition = tmp_path / "analysis.yml"
+    definition.write_text("steps: {}\n")
+    code, _, err = invoke("run", str(definition), str(CWL / "shout-job.yml"))
+    assert code == 2
+    assert err == (
+        f"error: {CWL / 'shout-job.yml'}: a definition names its own inputs; no job file is taken "
+        "(fix: drop the job file, or run the composed workflow.cwl with it)\n"
+    )
+
+
+def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*RUNNER, *args], capture_output=True, text=True, check=False, cwd=cwd)
+
+
+def test_cwl_runner_prints_the_output_object(tmp_path: Path):
+    done = runner(
+        "--outdir",
+        str(tmp_path),
+        "--quiet",
+        str(CWL / "shout.cwl"),
+        str(CWL / "shout-job.yml"),
+        cwd=tmp_path,
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {
+        "shouted": file_output(tmp_path / "shout.txt", "HELLO OSSRFLOW\n")
+    }
+
+
+@pytest.mark.parametrize(
+    ("tool", "job", "code", "message"),
+    [
+        ("operation.cwl", None, 33, "abstract Operation cannot run (fix: not supported yet)"),
+        ("shout.cwl", None, 2, "Missing required input parameter 'message'"),
+    ],
+)
+def test_cwl_runner_exit_codes(tmp_path: Path, tool, job, code, message):
+    done = runner("--quiet", str(CWL / tool), *([job] if job else []), cwd=tmp_path)
+    assert done.returncode == code
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1 and message in done.stderr

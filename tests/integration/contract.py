@@ -1,0 +1,202 @@
+"""What every execution profile must do, written once: simple, scatter, resume after kill, retry.
+
+``ProfileContract`` is not collected itself (``__test__ = False``); each profile's test module
+subclasses it, names the profile and may override the ``profile`` and ``workdir`` fixtures (a
+scheduler that cannot start: skip locally, fail when ``CI=true``) and ``check_jobs`` (e.g. every
+step ran as a Slurm job). Every case runs ``ossrflow run``'s code path on real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from ossrflow.errors import WorkflowFailed
+from ossrflow.execute import RunOptions, RunResult, run_workflow
+from ossrflow.profiles import Profile, load_profile
+from tests.conftest import DATA
+
+CWL = DATA / "cwl"
+
+
+def in_ci() -> bool:
+    """CI sets CI=true: there a scheduler that cannot start fails the suite instead of skipping."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str) -> None:
+    """Skip with ``reason`` locally; fail in CI."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: a scheduler that cannot start is a failure)")
+    pytest.skip(reason)
+
+
+def write_job(folder: Path, name: str, values: dict[str, Any]) -> Path:
+    path = folder / name
+    path.write_text(json.dumps(values), encoding="utf-8")
+    return path
+
+
+def file_output(path: Path, text: str, basename: str | None = None) -> dict[str, Any]:
+    """The output object cwltool gives for a file with ``text`` in ``path``.
+
+    Files of the same name land as ``name``, ``name_2``, ... and keep their ``basename``.
+    """
+    import hashlib
+
+    data = text.encode()
+    return {
+        "basename": basename or path.name,
+        "checksum": f"sha1${hashlib.sha1(data, usedforsecurity=False).hexdigest()}",
+        "class": "File",
+        "location": path.as_uri(),
+        "path": str(path),
+        "size": len(data),
+    }
+
+
+class ProfileContract:
+    """The cases; subclasses set ``profile_name`` (and ``__test__ = True``)."""
+
+    __test__ = False
+    profile_name: ClassVar[str]
+    timeout: ClassVar[float] = 300.0
+    # How long the step that the resume case interrupts runs: long enough to be killed mid-way.
+    slow_seconds: ClassVar[int] = 3
+
+    @pytest.fixture
+    def profile(self) -> Profile:
+        return load_profile(self.profile_name)
+
+    @pytest.fixture
+    def workdir(self, tmp_path: Path) -> Path:
+        return tmp_path
+
+    def check_jobs(self, run_dir: Path, tool_jobs: int) -> None:
+        """Profile-specific checks after a successful run of ``tool_jobs`` tool jobs."""
+
+    def busy(self, run_dir: Path) -> bool:
+        """Whether anything still works for ``run_dir`` (here: local processes)."""
+        return local_processes(run_dir)
+
+    def run(
+        self, profile: Profile, tool: str, job: Path, run_dir: Path, **options: Any
+    ) -> RunResult:
+        return run_workflow(
+            str(CWL / tool),
+            str(job),
+            run_dir=run_dir,
+            outdir=run_dir / "results",
+            options=RunOptions(profile, jobs=4, **options),
+        )
+
+    def test_simple(self, profile: Profile, workdir: Path) -> None:
+        job = write_job(workdir, "job.json", {"message": "hello ossrflow"})
+        result = self.run(profile, "shout.cwl", job, workdir / "run")
+        shouted = workdir / "run" / "results" / "shout.txt"
+        assert result.outputs == {"shouted": file_output(shouted, "HELLO OSSRFLOW\n")}
+        self.check_jobs(workdir / "run", 1)
+
+    def test_scatter(self, profile: Profile, workdir: Path) -> None:
+        job = write_job(workdir, "job.json", {"words": ["alpha", "beta", "gamma"]})
+        result = self.run(profile, "scatter.cwl", job, workdir / "run")
+        results = workdir / "run" / "results"
+        assert result.outputs == {
+            "joined": file_output(results / "joined.txt", "ALPHA\nBETA\nGAMMA\n"),
+            "lengths": [6, 5, 6],
+            "shouted": [
+                file_output(results / "shout.txt", "ALPHA\n"),
+                file_output(results / "shout.txt_2", "BETA\n", "shout.txt"),
+                file_output(results / "shout.txt_3", "GAMMA\n", "shout.txt"),
+            ],
+        }
+        for step, count in (("shout", 3), ("measure", 3)):
+            elements = sorted(p.name for p in (workdir / "run" / "steps" / step).glob("[0-9]*"))
+            assert elements == [str(i) for i in range(count)], step
+        self.check_jobs(workdir / "run", 7)
+
+    def test_resume_after_kill(self, profile: Profile, workdir: Path) -> None:
+        job = write_job(workdir, "job.json", {"message": "resume", "seconds": self.slow_seconds})
+        run_dir = workdir / "run"
+        command = [sys.executable, "-m", "ossrflow", "run", str(CWL / "slow.cwl"), str(job)]
+        command += ["--run-dir", str(run_dir), "--profile", str(profile.path)]
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for(run_dir / "steps" / "wait" / "job.log", process, self.timeout)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        quick = run_dir / "steps" / "quick" / "cwl.output.json"
+        finished = quick.stat().st_mtime_ns
+        deadline = time.monotonic() + self.timeout
+        while self.busy(run_dir):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{run_dir} still busy {self.timeout} s after ossrflow was killed")
+            time.sleep(0.5)
+        assert not (run_dir / "steps" / "wait" / "cwl.output.json").exists()
+
+        result = self.run(profile, "slow.cwl", job, run_dir)
+        assert quick.stat().st_mtime_ns == finished
+        log = (run_dir / "snakemake.log").read_text(encoding="utf-8")
+        assert "rule quick:" not in log
+        assert "rule wait:" in log
+        assert result.outputs == {"slept": file_output(run_dir / "results" / "slept.txt", "")}
+
+    def test_failure_names_the_step_and_a_rerun_retries_it(
+        self, profile: Profile, workdir: Path
+    ) -> None:
+        counter = workdir / "attempts.txt"
+        job = write_job(workdir, "job.json", {"counter": str(counter)})
+        with pytest.raises(WorkflowFailed) as caught:
+            self.run(profile, "flaky.cwl", job, workdir / "run")
+        log = workdir / "run" / "steps" / "tool" / "job.log"
+        assert str(caught.value) == (
+            f"{log}: step tool failed: tool (CommandLineTool flaky.cwl): finished with status "
+            "permanentFail (fix: read the step's log; run again to resume (finished steps are "
+            "kept))"
+        )
+        result = self.run(profile, "flaky.cwl", job, workdir / "run")
+        assert result.outputs is not None and result.outputs["done"]["size"] == 5
+        assert counter.read_text() == "x\nx\n"
+
+    def test_retries_rerun_a_failed_step(self, profile: Profile, workdir: Path) -> None:
+        counter = workdir / "attempts.txt"
+        job = write_job(workdir, "job.json", {"counter": str(counter)})
+        result = self.run(profile, "flaky.cwl", job, workdir / "run", retries=1)
+        assert result.outputs is not None and result.outputs["done"]["basename"] == "done.txt"
+        assert counter.read_text() == "x\nx\n"
+        self.check_jobs(workdir / "run", 1)
+
+
+def wait_for(path: Path, process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Wait until ``path`` exists (the run reached it) or fail if the process ended first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            pytest.fail(f"the run ended (exit {process.returncode}) before {path} appeared")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{path} did not appear within {timeout} s")
+        time.sleep(0.2)
+
+
+def local_processes(run_dir: Path) -> bool:
+    """Whether a Snakemake or job process of ``run_dir`` still runs on this machine."""
+    marker = str(run_dir).encode()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if marker in command and (b"ossrflow.jobrunner" in command or b"snakehost" in command):
+            return True
+    return False
