@@ -132,7 +132,14 @@ def show(outputs: dict[str, object], record: Path, runner: str, out: Path) -> No
     for name, value in outputs.items():
         path = value.get("path") if isinstance(value, dict) else value
         print(f"  {name:8} {path}")
-    print(f"record:   {record}")
+    crate = record / "provenance" / "ro-crate-metadata.json"
+    if crate.is_file():
+        print(f"record:   {crate}")
+        print(
+            f"rerun:    ossrflow rerun {record}   (reruns from the crate and verifies every output)"
+        )
+    else:
+        print(f"record:   {record}")
     report = outputs.get("report")
     if isinstance(report, dict) and report.get("path"):
         print()
