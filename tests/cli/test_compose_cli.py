@@ -10,38 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from ossrflow.cli import main
 from tests.conftest import DATA, REPO
+from tests.support.cli import Run, run
 
 DEFINITIONS = DATA / "definitions"
 REGISTRY = REPO / "workflows" / "registry"
 DEMO = REPO / "workflows" / "demo"
 HOSTILE = sorted(DEFINITIONS.glob("hostile_*.yml"))
-
-
-@dataclass
-class Run:
-    code: int | str | None
-    stdout: str
-    stderr: str
-
-
-def run(*args: str) -> Run:
-    runner = CliRunner()
-    code: int | str | None = None
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def compose(definition: Path | str, out: Path, *extra: str) -> Run:

@@ -6,32 +6,12 @@ pip runs for real, against local wheels only (PIP_NO_INDEX + PIP_FIND_LINKS): no
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from ossrflow.cli import main
+from tests.support.cli import run
 from tests.support.wheels import CODEMETA, make_entry, wheelhouse
-
-
-@dataclass
-class Run:
-    code: int | str | None
-    stdout: str
-    stderr: str
-
-
-def run(*args: str) -> Run:
-    runner = CliRunner()
-    code: int | str | None = None
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_compose_cli import REGISTRY, run
+from tests.cli.test_compose_cli import REGISTRY
 from tests.conftest import REPO
+from tests.support.cli import run
 
 CART = REPO / "workflows" / "demo" / "cart.json"
 

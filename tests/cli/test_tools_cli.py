@@ -9,38 +9,18 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from ruamel.yaml import YAML
 
-from ossrflow.cli import main
 from tests.conftest import DATA, FIXTURES
+from tests.support.cli import run
 from tests.support.zenodo import FakeFile, FakeRecord, ZenodoApp, codemeta_bytes
 
 CWLGEN = DATA / "cwlgen"
 ENTRIES = CWLGEN / "entries"
 EXPECTED = CWLGEN / "expected"
-
-
-@dataclass
-class Run:
-    code: int | str | None
-    stdout: str
-    stderr: str
-
-
-def run(*args: str) -> Run:
-    runner = CliRunner()
-    code: int | str | None = None
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
 
 
 def expected(name: str) -> str:

@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from ossrflow.cli import main
 from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch
 from ossrflow.execute import RunOptions, run_workflow
@@ -28,6 +26,7 @@ from ossrflow.provenance import load_record, record_run
 from ossrflow.rerun import diff_records, rerun
 from ossrflow.runcrate import FORMAL_PARAMETER, PROFILES
 from ossrflow.runrecord import RecordedFile, RunRecord
+from tests.support.cli import run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "provenance"
 
@@ -97,25 +96,6 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(cache_dir=tmp_path / "cache")
 
 
-@dataclass
-class Run:
-    code: int | str | None
-    stdout: str
-    stderr: str
-
-
-def run(*args: str) -> Run:
-    """``ossrflow ARGS`` through ``main()``, the error boundary, as a user runs it."""
-    runner = CliRunner()
-    code: int | str | None = None
-    with runner.isolation() as (out, err, _):
-        try:
-            main(list(args))
-        except SystemExit as exc:
-            code = exc.code
-    return Run(code, out.getvalue().decode(), err.getvalue().decode())
-
-
 # --- the record --------------------------------------------------------------------------------
 
 
@@ -182,11 +162,11 @@ def check_workflow_run_crate(crate: Path) -> list[str]:
             problems.append(f"{action['@id']} has no described instrument")
         if action["@id"] not in _ids(root.get("mentions")):
             problems.append(f"{action['@id']} is not in the root's mentions")
-    for run in runs:
+    for action in runs:
         for key in ("object", "result", "startTime", "endTime", "actionStatus"):
-            if key not in run:
+            if key not in action:
                 problems.append(f"the run has no {key}")
-        for ident in _ids(run.get("object")) + _ids(run.get("result")):
+        for ident in _ids(action.get("object")) + _ids(action.get("result")):
             if ident not in graph:
                 problems.append(f"{ident} of the run is not described")
     for part in _ids(root.get("hasPart")):
