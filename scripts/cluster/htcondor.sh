@@ -2,7 +2,8 @@
 # Single-node HTCondor test pool for ossrflow's scheduler tests, in a Debian trixie chroot
 # (Debian 12 has no HTCondor package; trixie has `condor`).
 #
-#   bash scripts/cluster/htcondor.sh install           # debootstrap the chroot, condor, a snakemake venv
+#   bash scripts/cluster/htcondor.sh install           # chroot, condor, nodejs, venv with ossrflow
+#   bash scripts/cluster/htcondor.sh install-ossrflow  # reinstall ossrflow if pyproject.toml changed
 #   bash scripts/cluster/htcondor.sh start             # install if needed, mount, start condor_master
 #   bash scripts/cluster/htcondor.sh stop              # stop the pool and unmount everything
 #   bash scripts/cluster/htcondor.sh status            # exit 0 and print the slot states if the pool is up
@@ -17,13 +18,22 @@
 # CONDOR_CONFIG=/home/ossrflow/condor/condor_config (paths as seen inside the chroot). All daemons
 # bind to 127.0.0.1 (ports chosen by the kernel; the collector's is in the log dir).
 #
+# ossrflow in the chroot: `ossrflow run --profile htcondor` (and every job it submits) must run
+# inside the chroot, so the venv holds this repository's ossrflow, installed editable (`pip install
+# -e`, with its dependencies): edits of the source need no reinstall. A stamp in the venv records
+# the repository path and the hash of its pyproject.toml; `install` and `start` reinstall only when
+# that changed (a second start costs nothing). nodejs (cwltool's JavaScript expressions) and bash
+# (Snakemake's shell, job scripts) are installed in the chroot too.
+#
 # Shared paths: while the pool runs, /tmp and /work (plus the repository this script belongs to
 # and any dir in OSSRFLOW_HTCONDOR_BINDS, space-separated) are bind-mounted into the chroot at the
 # same paths, so a path means the same file inside and outside. `exec` runs CMD as `ossrflow`
 # (root with --root) in the caller's working directory, which must be under one of those paths
 # and, for Snakemake, writable by uid ${OSSRFLOW_HTCONDOR_UID:-2001}. Its environment is clean:
-# PATH starts with the venv /opt/ossrflow-venv/bin (snakemake, snakemake-executor-plugin-htcondor),
-# CONDOR_CONFIG is set, and the caller's OSSRFLOW_* and SNAKEMAKE_* variables are passed on.
+# PATH starts with the venv /opt/ossrflow-venv/bin (ossrflow, snakemake, the htcondor executor
+# plugin), CONDOR_CONFIG is set, PYTHONPYCACHEPREFIX points into the user's home (the repository
+# is not writable by that user), and the caller's OSSRFLOW_* and SNAKEMAKE_* variables are passed
+# on.
 #
 # Never delete the state dir while the pool runs: the bind mounts would make `rm -rf` reach into
 # /tmp and /work. `stop` unmounts them. Must run as root.
@@ -44,6 +54,12 @@ CONDOR_CONFIG_PATH="$CONDOR_DIR/condor_config" # inside the chroot
 MASTER_PIDFILE="$CONDOR_DIR/run/condor_master.pid"
 CHROOT_PATH="$VENV/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 INSTALLED_MARKER="$ROOT/.ossrflow-installed"
+# Debian packages in the chroot: the pool, the venv, and what jobs run (bash: Snakemake's shell
+# and job scripts; nodejs: cwltool's JavaScript expressions).
+CHROOT_PACKAGES="condor python3-venv python3-pip ca-certificates bash nodejs"
+# Records which repository (path and pyproject.toml hash) the venv's ossrflow comes from.
+OSSRFLOW_STAMP="$VENV/.ossrflow-stamp" # inside the chroot
+PYCACHE_DIR="$CHROOT_HOME/.cache/pycache" # inside the chroot
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 log() { echo "[htcondor] $*" >&2; }
@@ -222,21 +238,33 @@ bootstrap_root() {
   touch "$ROOT/.ossrflow-bootstrapped"
 }
 
+# missing_packages: those of CHROOT_PACKAGES not installed in the chroot (one per line).
+missing_packages() {
+  local installed pkg
+  # shellcheck disable=SC2016,SC2086  # dpkg-query's format, not an expansion; a list of names
+  installed="$(in_chroot dpkg-query -W -f='${Package} ${Status}\n' $CHROOT_PACKAGES 2>/dev/null |
+    awk '/ install ok installed$/ { print $1 }' || true)"
+  for pkg in $CHROOT_PACKAGES; do
+    grep -qx "$pkg" <<<"$installed" || echo "$pkg"
+  done
+}
+
+# install_packages: CHROOT_PACKAGES, only when one is missing (e.g. nodejs in an older chroot).
 install_packages() {
-  # shellcheck disable=SC2016  # ${Status} is dpkg-query's format, not a shell expansion
-  if in_chroot dpkg-query -W -f='${Status}\n' condor python3-venv ca-certificates 2>/dev/null |
-    grep -c 'install ok installed' | grep -qx 3; then
-    log "condor and python3-venv already installed in the chroot"
+  local missing
+  missing="$(missing_packages | tr '\n' ' ')"
+  if [ -z "${missing// /}" ]; then
+    log "$CHROOT_PACKAGES already installed in the chroot"
     return 0
   fi
   # No package in the chroot may start a daemon while it is installed.
   printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
   chmod 755 "$ROOT/usr/sbin/policy-rc.d"
-  log "apt-get install condor python3-venv in the chroot (log: $STATE_DIR/apt.log)"
+  log "apt-get install ${missing% } in the chroot (log: $STATE_DIR/apt.log)"
+  # shellcheck disable=SC2086  # a list of package names
   if ! {
     in_chroot apt-get update -qq &&
-      in_chroot apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-        condor python3-venv python3-pip ca-certificates
+      in_chroot apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $missing
   } >"$STATE_DIR/apt.log" 2>&1; then
     tail -n 20 "$STATE_DIR/apt.log" | sed 's/^/[htcondor]   /' >&2
     die "apt-get install in the chroot failed; see $STATE_DIR/apt.log"
@@ -285,25 +313,88 @@ create_venv() {
   fi
 }
 
-cmd_install() {
-  require_root
+# ossrflow_stamp: where the venv's ossrflow must come from: this repository's path and the hash
+# of its pyproject.toml (dependencies, entry points; source edits need no reinstall).
+ossrflow_stamp() {
+  echo "$REPO_DIR $(sha256sum "$REPO_DIR/pyproject.toml" | cut -d' ' -f1)"
+}
+
+# ossrflow_current: whether the venv's ossrflow matches the stamp (no mount needed to tell).
+ossrflow_current() {
+  [ -x "$ROOT$VENV/bin/ossrflow" ] && [ "$(cat "$ROOT$OSSRFLOW_STAMP" 2>/dev/null)" = "$(ossrflow_stamp)" ]
+}
+
+# install_ossrflow: this repository's ossrflow, editable and with its dependencies, in the venv,
+# then the stamp. The repository must be mounted in the chroot.
+install_ossrflow() {
+  local stamp
+  stamp="$(ossrflow_stamp)"
+  [ -f "$ROOT$REPO_DIR/pyproject.toml" ] ||
+    die "the repository $REPO_DIR is not mounted in the chroot (run: $0 start)"
+  log "pip install --editable $REPO_DIR in $VENV (log: $STATE_DIR/pip-ossrflow.log)"
+  rm -f "$ROOT$OSSRFLOW_STAMP"
+  # The import check is the one a job needs: the job runner (cwltool) and the executor plugin.
+  if ! {
+    as_user "$VENV/bin/pip" install --quiet --editable "$REPO_DIR" &&
+      as_user "$VENV/bin/python" -c \
+        'import ossrflow.execute, ossrflow.jobrunner, cwltool.main, snakemake_executor_plugin_htcondor'
+  } >"$STATE_DIR/pip-ossrflow.log" 2>&1; then
+    tail -n 20 "$STATE_DIR/pip-ossrflow.log" | sed 's/^/[htcondor]   /' >&2
+    die "installing ossrflow in the chroot failed; see $STATE_DIR/pip-ossrflow.log"
+  fi
+  echo "$stamp" >"$ROOT$OSSRFLOW_STAMP"
+}
+
+# install_base: the chroot with condor and a snakemake venv (each step only once).
+install_base() {
   if [ -f "$INSTALLED_MARKER" ] && [ -x "$ROOT$VENV/bin/snakemake" ]; then
-    log "already installed in $ROOT"
+    log "chroot $ROOT with condor and a snakemake venv already installed"
+    mount_system
+    install_packages # packages added to the list since (e.g. nodejs)
     return 0
   fi
-  local t0=$SECONDS was_mounted=0
   ensure_host_tools
   bootstrap_root
-  is_mounted "$ROOT/proc" && was_mounted=1
   mount_system
   install_packages
   copy_host_config
   create_user
   create_venv
   touch "$INSTALLED_MARKER"
+}
+
+# ensure_ossrflow: install_ossrflow unless the stamp matches, mounting the shared dirs first when
+# the repository is not visible in the chroot (a running pool has it mounted already).
+ensure_ossrflow() {
+  if ossrflow_current; then
+    log "ossrflow from $REPO_DIR already installed in $VENV"
+    return 0
+  fi
+  if [ ! -f "$ROOT$REPO_DIR/pyproject.toml" ]; then
+    mount_system
+    mount_shared
+  fi
+  install_ossrflow
+}
+
+cmd_install() {
+  require_root
+  local t0=$SECONDS
+  install_base
+  ensure_ossrflow
   # A standalone install leaves nothing mounted; a running pool keeps its mounts.
-  [ "$was_mounted" -eq 1 ] || unmount_all
+  master_pid >/dev/null || unmount_all
   log "installed in $((SECONDS - t0))s ($(du -sh --one-file-system "$ROOT" | cut -f1))"
+}
+
+# install-ossrflow: only the last step of install (missing chroot packages, then ossrflow).
+cmd_install_ossrflow() {
+  require_root
+  [ -f "$INSTALLED_MARKER" ] || die "the chroot is not installed (run: $0 install)"
+  mount_system
+  install_packages
+  ensure_ossrflow
+  master_pid >/dev/null || unmount_all
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -423,6 +514,8 @@ chroot_pids() {
 cmd_start() {
   require_root
   if master_pid >/dev/null && pool_ready; then
+    install_packages
+    ensure_ossrflow
     log "already running ($(slot_summary))"
     return 0
   fi
@@ -431,6 +524,8 @@ cmd_start() {
   stop_pool
   mount_system
   mount_shared
+  install_packages
+  ensure_ossrflow
   write_condor_config
   rm -f "$ROOT$MASTER_PIDFILE"
   log "starting condor_master as $CHROOT_USER (CONDOR_CONFIG=$CONDOR_CONFIG_PATH inside the chroot)"
@@ -555,8 +650,10 @@ cmd_exec() {
     exec chroot "$ROOT" /usr/bin/env -i -C "$cwd" HOME=/root USER=root LOGNAME=root \
       "${vars[@]}" "${extra[@]}" "$@"
   fi
+  # Python keeps its bytecode in the user's home: the repository is not writable by that user.
   exec chroot --userspec="$CHROOT_UID:$CHROOT_UID" "$ROOT" /usr/bin/env -i -C "$cwd" \
-    HOME="$CHROOT_HOME" USER="$CHROOT_USER" LOGNAME="$CHROOT_USER" "${vars[@]}" "${extra[@]}" "$@"
+    HOME="$CHROOT_HOME" USER="$CHROOT_USER" LOGNAME="$CHROOT_USER" \
+    PYTHONPYCACHEPREFIX="$PYCACHE_DIR" "${vars[@]}" "${extra[@]}" "$@"
 }
 
 usage() {
@@ -566,6 +663,7 @@ usage() {
 
 case "${1:-}" in
   install) cmd_install ;;
+  install-ossrflow) cmd_install_ossrflow ;;
   start) cmd_start ;;
   stop) cmd_stop ;;
   status) cmd_status ;;

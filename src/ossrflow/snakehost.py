@@ -37,6 +37,12 @@ def _parent_died(signum: int, frame: FrameType | None) -> None:
     timer = threading.Timer(GRACE_SECONDS, _kill_group)
     timer.daemon = True
     timer.start()
+    # Nobody reads our output pipe any more. Snakemake's log handler re-raises BrokenPipeError,
+    # which would end it before it cancels its scheduler jobs: write to /dev/null instead.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(os.getpgid(0), signal.SIGINT)
 
