@@ -4,6 +4,7 @@ Three engines, one vocabulary::
 
     detect_engines()                      -> [Engine]       which of docker, podman, apptainer run here
     get_engine(name, engines)             -> Engine         the one a profile or --container names
+    select_engine([name, …, "none"])      -> Engine | None  the first of a list that runs here
     images.resolve_image(engine, req)     -> PinnedImage    a CWL DockerRequirement, pinned by digest
     job_mounts(inputs, workdir)           -> [Mount]        inputs read-only, the work dir read-write
     render_run_command(engine, image, …)  -> [str]          argv, one value per element, no shell
@@ -32,10 +33,13 @@ from typing import Literal, get_args
 from ossrflow.errors import InputError, ServiceError, UnsafeValue
 
 __all__ = [
+    "AUTO_ENGINES",
+    "ENGINE_CHOICES",
     "ENGINE_NAMES",
     "Engine",
     "EngineName",
     "Mount",
+    "check_engine_choices",
     "check_image_ref",
     "detect_engines",
     "get_engine",
@@ -43,10 +47,15 @@ __all__ = [
     "probe_engine",
     "render_run_command",
     "run_engine",
+    "select_engine",
 ]
 
 EngineName = Literal["docker", "podman", "apptainer"]
 ENGINE_NAMES: tuple[EngineName, ...] = get_args(EngineName)
+# What --container and a profile's ``container:`` take; ``none`` runs steps without containers.
+ENGINE_CHOICES: tuple[str, ...] = (*ENGINE_NAMES, "none")
+# The order tried when neither the command line nor the profile names an engine.
+AUTO_ENGINES: tuple[str, ...] = ("docker", "podman", "apptainer", "none")
 PROBE_TIMEOUT = 30.0
 
 # What each engine is asked to prove it can work (a daemon answering, storage readable).
@@ -128,6 +137,11 @@ def probe_engine(name: EngineName, executable: str, *, timeout: float = PROBE_TI
     return Engine(name, executable, version=version)
 
 
+def _find_executable(name: EngineName, path: str | None) -> str | None:
+    candidates = ("apptainer", "singularity") if name == "apptainer" else (name,)
+    return next((e for c in candidates if (e := shutil.which(c, path=path))), None)
+
+
 def detect_engines(*, path: str | None = None, timeout: float = PROBE_TIMEOUT) -> list[Engine]:
     """Every engine whose executable is on ``path`` (default: the process's PATH), probed.
 
@@ -136,11 +150,60 @@ def detect_engines(*, path: str | None = None, timeout: float = PROBE_TIMEOUT) -
     """
     engines = []
     for name in ENGINE_NAMES:
-        candidates = ("apptainer", "singularity") if name == "apptainer" else (name,)
-        executable = next((e for c in candidates if (e := shutil.which(c, path=path))), None)
+        executable = _find_executable(name, path)
         if executable is not None:
             engines.append(probe_engine(name, executable, timeout=timeout))
     return engines
+
+
+def check_engine_choices(
+    choices: Sequence[str], *, source: str | None = None, location: str = "container"
+) -> tuple[str, ...]:
+    """``choices`` if each is an engine name or ``none``, else :class:`InputError`."""
+    for choice in choices:
+        if choice not in ENGINE_CHOICES:
+            raise InputError(
+                f"unknown container engine {choice!r}",
+                source=source,
+                location=location,
+                hint=f"use one of {', '.join(ENGINE_CHOICES)}",
+            )
+    if not choices:
+        raise InputError(
+            "no container engine named",
+            source=source,
+            location=location,
+            hint=f"use one of {', '.join(ENGINE_CHOICES)}",
+        )
+    return tuple(choices)
+
+
+def select_engine(
+    choices: Sequence[str], *, path: str | None = None, timeout: float = PROBE_TIMEOUT
+) -> Engine | None:
+    """The first of ``choices`` that can run containers here; None when that is ``none``.
+
+    Engines are probed in order and only until one answers. ServiceError when none of them can
+    run (one engine named: the same error as :func:`get_engine`; several: every reason).
+    """
+    reasons: list[str] = []
+    for choice in check_engine_choices(choices):
+        if choice == "none":
+            return None
+        name: EngineName = next(n for n in ENGINE_NAMES if n == choice)
+        executable = _find_executable(name, path)
+        found = [probe_engine(name, executable, timeout=timeout)] if executable else []
+        if len(choices) == 1:
+            return get_engine(name, found)
+        if found and found[0].usable:
+            return found[0]
+        reasons.append(f"{name}: {found[0].reason if found else 'not installed'}")
+    raise ServiceError(
+        f"no container engine of {', '.join(choices)} can run here ({'; '.join(reasons)})",
+        source="container",
+        hint=f"{_START_HINTS[ENGINE_NAMES[0]]}, set up another engine, or add none to run "
+        "steps without containers",
+    )
 
 
 def get_engine(name: str, engines: Sequence[Engine]) -> Engine:

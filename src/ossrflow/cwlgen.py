@@ -8,7 +8,8 @@ Where the interface comes from, in this order (docs/cwlgen.md):
 
 codemeta fills in what the interface leaves out: ``label``/``doc``, schema.org annotations, the
 ``SoftwareRequirement`` hint, ``baseCommand`` from a ``targetProduct`` ``executableName``, and a
-``DockerRequirement`` from a software-types ``SoftwareImage``. The mapping is data
+``DockerRequirement`` from a software-types ``SoftwareImage`` (or, when ``ossrflow containerize``
+built one, its image pinned by digest). The mapping is data
 (``data/codemeta_crosswalk.csv``). Without an interface there is no tool: codemeta has no field
 for inputs or outputs, and ossrflow does not guess silently.
 
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from ossrflow.entry import Entry
 
 __all__ = [
+    "CONTAINERS_DIR",
     "Conversion",
     "GeneratedTool",
     "folder_entry_refs",
@@ -80,6 +82,8 @@ _TOP_ORDER = (
     "temporaryFailCodes",
     "permanentFailCodes",
 )
+# Where `ossrflow containerize` writes by default (relative to the working directory).
+CONTAINERS_DIR = Path("containers")
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DOC_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -106,11 +110,14 @@ def generate_tool(
     interface: Path | None = None,
     tool_id: str | None = None,
     verify: bool = True,
+    containers_dir: Path | None = CONTAINERS_DIR,
 ) -> GeneratedTool:
     """Build the tool from an interface file (preferred when given) or a shipped CommandLineTool.
 
     ``tool_id`` is used when the CWL or interface file sets no ``id`` (default: the executable
-    name or codemeta name for an interface, the file's stem for a shipped tool). Raises
+    name or codemeta name for an interface, the file's stem for a shipped tool). When
+    ``containers_dir`` holds the ``image.json`` of ``ossrflow containerize`` for this software
+    and version, the tool gets a DockerRequirement hint pinning that image's digest. Raises
     :class:`InputError` (one located line) when neither source is given, when either is invalid,
     or when a codemeta value that would reach the tool is unsafe.
     """
@@ -122,7 +129,7 @@ def generate_tool(
     else:
         raise _no_interface(codemeta, record)
     document = _complete(spec, codemeta, tool_id or _tool_id(spec, codemeta), verify=verify)
-    generated = _build(spec, document, codemeta, record)
+    generated = _build(spec, document, codemeta, record, containers_dir)
     if verify:
         _round_trip(generated)
     return generated
@@ -134,6 +141,7 @@ def generate_entry_tool(
     interface: Path | None = None,
     tool: str | None = None,
     verify: bool = True,
+    containers_dir: Path | None = CONTAINERS_DIR,
 ) -> GeneratedTool:
     """Build the tool of a registry or folder entry, choosing its interface as documented.
 
@@ -160,6 +168,7 @@ def generate_entry_tool(
             interface=interface,
             tool_id=tool_id,
             verify=verify,
+            containers_dir=containers_dir,
         )
     except InputError as exc:
         for local, label in labels.items():
@@ -365,8 +374,46 @@ def _verify_interface(spec: ToolSpec, fill: Mapping[str, Any]) -> None:
             raise
 
 
+def _pin_built_image(tool: Any, codemeta: Codemeta, containers_dir: Path | None) -> None:
+    """Hint the image ``ossrflow containerize`` built for this software, pinned by its digest.
+
+    The tool's own DockerRequirement wins; the built image wins over codemeta's SoftwareImage.
+    """
+    from cwl_utils.parser import cwl_v1_2
+
+    from ossrflow.containerize import docker_requirement, load_image_record
+
+    declared = [*(tool.requirements or []), *(tool.hints or [])]
+    if (
+        containers_dir is None
+        or not containers_dir.is_dir()
+        or any(
+            isinstance(item, cwl_v1_2.DockerRequirement)
+            or (
+                isinstance(item, Mapping)
+                and str(item.get("class", "")).rpartition("#")[2] == "DockerRequirement"
+            )
+            for item in declared
+        )
+    ):
+        return
+    built = load_image_record(containers_dir, codemeta)
+    if built is not None:
+        pin = docker_requirement(built)
+        hint = cwl_v1_2.DockerRequirement(
+            dockerPull=pin["dockerPull"],
+            dockerImageId=pin["dockerImageId"],
+            loadingOptions=tool.loadingOptions,
+        )
+        tool.hints = [*(tool.hints or []), hint]
+
+
 def _build(
-    spec: ToolSpec, document: CommentedMap, codemeta: Codemeta, record: SoftwareRecord | None
+    spec: ToolSpec,
+    document: CommentedMap,
+    codemeta: Codemeta,
+    record: SoftwareRecord | None,
+    containers_dir: Path | None = None,
 ) -> GeneratedTool:
     from cwl_utils.parser import cwl_v1_2
     from schema_salad.exceptions import ValidationException, to_one_line_messages
@@ -385,6 +432,7 @@ def _build(
         raise InputError(
             f"expected a CommandLineTool, got {type(tool).__name__}", source=str(spec.source)
         )
+    _pin_built_image(tool, codemeta, containers_dir)
     annotate_tool(tool, codemeta, record)
     tool_id = str(tool.id).rpartition("#")[2]
     return GeneratedTool(tool, tool_id, spec.kind, spec.source, uri)

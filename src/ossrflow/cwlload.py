@@ -2,8 +2,10 @@
 
 This is the one module that knows cwltool's loading machinery (the steps of ``cwltool.main``):
 ``load_root`` reads a tool or workflow plus its job order at plan time; ``load_process`` reloads
-the same document inside a job; ``runtime_context`` builds the context a job runs with
-(``--no-container`` semantics for now). ``cwl_errors`` turns cwltool's exceptions into ossrflow
+the same document inside a job; ``runtime_context`` builds the context a job runs with (no
+containers, or cwltool's own Docker/Podman/Singularity jobs for one engine). ``docker_uses`` lists
+the DockerRequirement each tool runs with, so the submit host can pin the images, and
+``pin_docker_requirements`` puts the pinned digests in their place inside a job. ``cwl_errors`` turns cwltool's exceptions into ossrflow
 errors: validation problems are :class:`InputError`, unsupported features :class:`Unsupported`.
 
 cwltool is imported inside the functions: the CLI must start without it.
@@ -14,24 +16,30 @@ from __future__ import annotations
 import argparse
 import io
 import logging
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.errors import InputError, Unsupported
+from ossrflow.images import DockerUse, requirement_key
 
 if TYPE_CHECKING:
     from cwltool.context import LoadingContext, RuntimeContext
     from cwltool.process import Process
+    from ruamel.yaml.comments import CommentedMap
 
 __all__ = [
     "RootDocument",
     "cwl_errors",
+    "docker_uses",
     "load_process",
     "load_root",
     "load_schema_cache",
+    "pin_docker_requirements",
     "quiet_cwltool",
     "runtime_context",
     "save_schema_cache",
@@ -40,7 +48,8 @@ __all__ = [
 # Schema versions each cache file held when this process read or wrote it.
 _LOADED_SCHEMAS: dict[Path, set[str]] = {}
 
-# Options every load and every job shares: no containers (a later issue), cwltool's defaults else.
+# Options every load and every job shares: no containers unless runtime_context(engine=...) says
+# so, cwltool's defaults else.
 _BASE_OPTIONS = ["--no-container", "--disable-color"]
 
 
@@ -107,7 +116,44 @@ def _loading_context(args: argparse.Namespace) -> tuple[LoadingContext, RuntimeC
 
     setup_schema(args, None)
     runtime = RuntimeContext(vars(args))
-    return setup_loadingContext(None, runtime, args), runtime
+    loading = setup_loadingContext(None, runtime, args)
+    loading.construct_tool_object = _make_tool
+    return loading, runtime
+
+
+def _make_tool(toolpath_object: CommentedMap, loadingContext: LoadingContext) -> Process:
+    """cwltool's own tool factory, except that CommandLineTools get :func:`_tool_class`."""
+    from cwltool.workflow import default_make_tool
+
+    if toolpath_object.get("class") == "CommandLineTool":
+        tool: Process = _tool_class()(toolpath_object, loadingContext)
+        return tool
+    return default_make_tool(toolpath_object, loadingContext)
+
+
+@cache
+def _tool_class() -> type[Any]:
+    """cwltool's CommandLineTool, whose Podman jobs also run as root (rootful Podman).
+
+    cwltool always passes ``--userns=keep-id`` to podman, which only rootless Podman accepts
+    ("keep-id is only supported in rootless mode"); as root the container runs as root anyway.
+    """
+    from cwltool.command_line_tool import CommandLineTool
+    from cwltool.docker import PodmanCommandLineJob
+
+    class RootfulPodmanJob(PodmanCommandLineJob):
+        def create_runtime(self, env: Any, runtimeContext: Any) -> tuple[list[str], str | None]:
+            runtime, cidfile = super().create_runtime(env, runtimeContext)
+            return [arg for arg in runtime if arg != "--userns=keep-id"], cidfile
+
+    class OssrflowCommandLineTool(CommandLineTool):
+        def make_job_runner(self, runtimeContext: Any) -> Any:
+            runner = super().make_job_runner(runtimeContext)
+            if runner is PodmanCommandLineJob and os.geteuid() == 0:
+                return RootfulPodmanJob
+            return runner
+
+    return OssrflowCommandLineTool
 
 
 def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> RootDocument:
@@ -225,8 +271,16 @@ def load_process(uri: str, schema_cache: Path | None = None) -> Process:
         return make_tool(resolved, loading)
 
 
-def runtime_context(basedir: str, workdir: Path | None = None, **overrides: Any) -> RuntimeContext:
-    """The cwltool context one job runs with: temp and output dirs under ``workdir``."""
+def runtime_context(
+    basedir: str, workdir: Path | None = None, *, engine: str = "none", **overrides: Any
+) -> RuntimeContext:
+    """The cwltool context one job runs with: temp and output dirs under ``workdir``.
+
+    ``engine`` (docker, podman, apptainer) makes cwltool run a tool that has a DockerRequirement
+    in that engine (its Docker/Podman/SingularityCommandLineJob); ``none`` runs every tool
+    natively, like ``cwltool --no-container``. A tool without DockerRequirement always runs
+    natively: there is no default container.
+    """
     from cwltool.context import RuntimeContext
     from cwltool.secrets import SecretStore
     from cwltool.stdfsaccess import StdFsAccess
@@ -240,9 +294,81 @@ def runtime_context(basedir: str, workdir: Path | None = None, **overrides: Any)
         context.stagedir = str(workdir / "stage")
     context.make_fs_access = StdFsAccess
     context.secret_store = SecretStore()
+    if engine != "none":
+        context.use_container = True
+        context.podman = engine == "podman"
+        context.singularity = engine == "apptainer"
+        context.default_container = None
+        context.find_default_container = None
+        context.pull_image = False  # the submit host pinned every image; nothing to fetch here
     for name, value in overrides.items():
         setattr(context, name, value)
     return context
+
+
+def _processes(process: Process) -> Iterator[Process]:
+    """``process`` and every step and tool under it."""
+    yield process
+    for step in getattr(process, "steps", []) or []:
+        yield step
+        yield from _processes(step.embedded_tool)
+
+
+def docker_uses(
+    process: Process, extra_requirements: Sequence[Any] = (), *, document: Path | None = None
+) -> list[DockerUse]:
+    """The DockerRequirement each CommandLineTool under ``process`` runs with (cwltool's choice).
+
+    ``extra_requirements`` are the job order's ``cwl:requirements``, which the job appends to the
+    root's requirements. ``document`` names inline tools (which have no file of their own).
+    """
+    found = []
+    for item in _processes(process):
+        if item.tool.get("class") != "CommandLineTool":
+            continue
+        extra = extra_requirements if item is process else ()
+        requirement, required = _effective(item, extra)
+        if requirement is not None:
+            where = _tool_file(item) or document
+            found.append(
+                DockerUse(requirement, required, where.parent if where else None, str(where or ""))
+            )
+    return found
+
+
+def _tool_file(process: Process) -> Path | None:
+    """The file a tool was written in (None for an inline tool: its id is ``_:…``)."""
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(str(process.tool.get("id", "")))
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def _effective(process: Process, extra: Sequence[Any]) -> tuple[dict[str, Any] | None, bool]:
+    """Like cwltool's ``get_requirement``: the last requirement, else the last hint."""
+    for items, required in (([*process.requirements, *extra], True), (process.hints, False)):
+        for item in reversed(items):
+            if item.get("class") == "DockerRequirement":
+                return dict(item), required
+    return None, False
+
+
+def pin_docker_requirements(process: Process, pins: Mapping[str, Mapping[str, str]]) -> int:
+    """Replace every DockerRequirement under ``process`` that ``pins`` names (by requirement key).
+
+    Returns how many were replaced. The job then runs the pinned digest (or SIF file) only.
+    """
+    replaced = 0
+    for item in _processes(process):
+        for items in (item.requirements, item.hints):
+            for index, requirement in enumerate(items):
+                if requirement.get("class") != "DockerRequirement":
+                    continue
+                pinned = pins.get(requirement_key(requirement))
+                if pinned is not None:
+                    items[index] = dict(pinned)
+                    replaced += 1
+    return replaced
 
 
 def _schema_cache_name() -> str:

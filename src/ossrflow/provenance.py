@@ -86,6 +86,7 @@ __all__ = [
     "load_record",
     "parse_tolerance",
     "record_run",
+    "run_images",
     "tool_versions",
     "verify_crate",
 ]
@@ -111,6 +112,18 @@ def tool_versions(executor: str) -> dict[str, str]:
         except PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def run_images(run_dir: Path) -> list[ContainerImage]:
+    """The images a run directory's steps ran in, by digest: one entry per image and step."""
+    from ossrflow.images import load_pins
+
+    _, pinned = load_pins(run_dir)
+    return [
+        ContainerImage(item.image.ref, item.image.digest, item.image.engine, step)
+        for item in pinned
+        for step in item.steps
+    ]
 
 
 def _packed_text(workflow: str | Path) -> str:
@@ -209,7 +222,7 @@ def record_run(
     exit_state: Literal["completed", "failed"],
     outputs: Mapping[str, Any] | None,
     lock: Path | None = None,
-    images: Iterable[ContainerImage] = (),
+    images: Iterable[ContainerImage] | None = None,
     error: str | None = None,
     tolerance: Sequence[Tolerance] = (),
     rerun_of: str | None = None,
@@ -220,7 +233,7 @@ def record_run(
     ``outputs`` is the CWL output object the caller got (files placed in the output folder);
     ``None`` takes the result object in the run directory. ``copy_limit`` bounds the bytes of
     input and output files copied into the crate; the others are recorded by location and
-    checksum only.
+    checksum only. ``images`` defaults to the images the run pinned (``RUN_DIR/images.json``).
     """
     run_dir = run_dir.resolve()
     plan = read_plan(run_dir)
@@ -247,7 +260,7 @@ def record_run(
         ended=iso_time(ended),
         exit_state=exit_state,
         error=error,
-        images=tuple(images),
+        images=tuple(images if images is not None else run_images(run_dir)),
         tolerance=tuple(tolerance),
         rerun_of=rerun_of,
         step_order=tuple(job_nodes(plan)),

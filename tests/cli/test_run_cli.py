@@ -147,3 +147,72 @@ def test_cwl_runner_exit_codes(tmp_path: Path, tool, job, code, message):
     assert done.returncode == code
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr
+
+
+# --- containers ------------------------------------------------------------------------------
+
+BUSYBOX_TOOL = """\
+cwlVersion: v1.2
+class: CommandLineTool
+{section}:
+  DockerRequirement:
+    dockerPull: ossrflow/busybox:local
+baseCommand: [echo, natively]
+stdout: out.txt
+inputs: []
+outputs:
+  out: stdout
+"""
+
+
+def busybox_tool(folder: Path, section: str) -> Path:
+    path = folder / f"{section}.cwl"
+    path.write_text(BUSYBOX_TOOL.format(section=section))
+    return path
+
+
+def test_run_refuses_an_unknown_engine(tmp_path: Path):
+    code, out, err = invoke("run", str(busybox_tool(tmp_path, "hints")), "--container", "rkt")
+    assert (code, out) == (2, "")
+    assert err.splitlines()[-1] == (
+        "Error: Invalid value for '--container': 'rkt' is not one of 'docker', 'podman', "
+        "'apptainer', 'none'."
+    )
+
+
+def test_run_without_containers_exits_33_for_a_required_image(tmp_path: Path):
+    tool = busybox_tool(tmp_path, "requirements")
+    args = ["run", str(tool), "--container", "none", "--run-dir", str(tmp_path / "run")]
+    code, out, err = invoke(*args)
+    assert (code, out) == (33, "")
+    assert err == (
+        f"error: {tool}:requirements.DockerRequirement: the tool requires a container "
+        "(DockerRequirement under requirements) and this run uses no container engine (fix: "
+        "choose an engine with --container docker|podman|apptainer (set one up with "
+        "scripts/containers/), or move the DockerRequirement to hints)\n"
+    )
+    assert not (tmp_path / "run" / "Snakefile").exists()  # refused before anything was planned
+
+
+def test_cwl_runner_no_container_runs_a_hinted_tool_natively(tmp_path: Path):
+    tool = busybox_tool(tmp_path, "hints")
+    done = runner("--outdir", str(tmp_path), "--quiet", "--no-container", str(tool), cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout) == {"out": file_output(tmp_path / "out.txt", "natively\n")}
+
+
+def test_cwl_runner_no_container_exits_33_for_a_required_image(tmp_path: Path):
+    tool = busybox_tool(tmp_path, "requirements")
+    done = runner("--quiet", "--no-container", str(tool), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (33, "")
+    assert done.stderr.count("\n") == 1
+    assert "the tool requires a container (DockerRequirement under requirements)" in done.stderr
+
+
+def test_cwl_runner_takes_one_engine_option(tmp_path: Path):
+    tool = busybox_tool(tmp_path, "hints")
+    done = runner("--container", "docker", "--no-container", str(tool), cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.splitlines()[-1] == (
+        "ossrflow-cwl-runner: error: argument --no-container: not allowed with argument --container"
+    )

@@ -1,15 +1,21 @@
 """Real engines: build, pin and run images with docker and podman; nothing but declared mounts visible.
 
+Also the run path: `ossrflow run --container ENGINE` runs each step that has a DockerRequirement in
+its image (pinned by digest on the submit host, recorded in the provenance) and the others
+natively; Apptainer, which cannot be installed here, through a stand-in that records its command.
+
 The engines are set up by scripts/containers/{dockerd,podman}.sh (make test runs them). Locally an
 engine that cannot run skips these tests with the reason; with CI=true that is a failure.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +28,20 @@ from ossrflow.containers import (
     probe_engine,
     render_run_command,
 )
+from ossrflow.cwlgen import generate_entry_tool, write_tool
 from ossrflow.errors import NotFound
-from ossrflow.images import PinnedImage, convert_for_apptainer, get_image_digest, resolve_image
+from ossrflow.execute import RunOptions, prepare_run, run_snakemake, run_workflow
+from ossrflow.images import (
+    PinnedImage,
+    convert_for_apptainer,
+    get_image_digest,
+    load_pins,
+    resolve_image,
+)
+from ossrflow.jobrunner import read_output
+from ossrflow.profiles import load_profile
+from ossrflow.provenance import load_record
+from ossrflow.runrecord import ContainerImage
 from tests.support.wheels import make_entry, wheelhouse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -208,8 +226,17 @@ def python_base(engine) -> str:
     return base
 
 
+HELLO_INTERFACE = b"""\
+baseCommand: [ossrflow-hello]
+stdout: hello.txt
+inputs: []
+outputs:
+  greeting: {type: stdout}
+"""
+
+
 def test_containerize_builds_an_image_that_runs_the_entrys_command(engine, python_base, tmp_path):
-    entry = make_entry(tmp_path)
+    entry = make_entry(tmp_path, files={"ossrflow-interface.yml": HELLO_INTERFACE})
     _, _, record = containerize_entry(
         entry,
         tmp_path / "containers",
@@ -237,3 +264,220 @@ def test_containerize_builds_an_image_that_runs_the_entrys_command(engine, pytho
     done = run(argv)
     assert done.returncode == 0, done.stderr
     assert (work / "out.txt").read_text() == "hello from the container\n"
+
+    # `ossrflow cwl` pins the recorded image; `ossrflow run` runs the step in it (the command
+    # exists only in the image).
+    generated = generate_entry_tool(entry, containers_dir=tmp_path / "containers")
+    assert generated.tool.hints[0].save() == {"class": "DockerRequirement", **pin_fields(record)}
+    tool = write_tool(generated, tmp_path / "hello.cwl")
+    result = run_workflow(
+        str(tool),
+        None,
+        run_dir=tmp_path / "run",
+        outdir=tmp_path / "out",
+        options=RunOptions(load_profile("local"), container=engine.name),
+    )
+    assert result.outputs is not None
+    assert Path(result.outputs["greeting"]["path"]).read_text() == "hello from the container\n"
+    _, images = load_pins(tmp_path / "run")
+    assert [(i.image.ref, i.image.digest, i.image.how, i.steps) for i in images] == [
+        (record.image, record.digest, "present", ("tool",))
+    ]
+
+
+def pin_fields(record) -> dict[str, str]:
+    return {"dockerPull": record.image, "dockerImageId": record.digest}
+
+
+# --- ossrflow run with an engine -------------------------------------------------------------
+
+MARKER_IMAGE = f"FROM {BUSYBOX}\nRUN echo in-the-image > /marker\n"
+
+
+def marker_tool(section: str, command: list[str], inputs: str = "[]") -> str:
+    return (
+        "cwlVersion: v1.2\nclass: CommandLineTool\n"
+        + (
+            f"{section}:\n  DockerRequirement:\n    dockerFile: {json.dumps(MARKER_IMAGE)}\n"
+            if section
+            else ""
+        )
+        + f"baseCommand: {json.dumps(command)}\nstdout: out.txt\ninputs: {inputs}\n"
+        + "outputs:\n  out: stdout\n"
+    )
+
+
+WORKFLOW = """\
+cwlVersion: v1.2
+class: Workflow
+requirements:
+  ScatterFeatureRequirement: {}
+inputs:
+  words: string[]
+  host_path: string
+outputs:
+  marker: {type: File, outputSource: marked/out}
+  echoed: {type: 'File[]', outputSource: scattered/out}
+  native: {type: File, outputSource: native/out}
+steps:
+  marked:
+    run: marked.cwl
+    in: {}
+    out: [out]
+  scattered:
+    run: scattered.cwl
+    scatter: word
+    in: {word: words}
+    out: [out]
+  native:
+    run: native.cwl
+    in: {host_path: host_path}
+    out: [out]
+"""
+
+
+def write_workflow(folder: Path) -> tuple[Path, Path]:
+    """Two steps in a Dockerfile-built image (one required, one hinted, scattered), one native."""
+    word = "{word: {type: string, inputBinding: {position: 1}}}"
+    host = "{host_path: {type: string, inputBinding: {position: 1}}}"
+    native = 'test -e "$0" && test ! -e /marker && echo native'
+    for name, text in (
+        ("marked.cwl", marker_tool("requirements", ["cat", "/marker"])),
+        ("scattered.cwl", marker_tool("hints", ["sh", "-c", 'echo "$0 $(cat /marker)"'], word)),
+        ("native.cwl", marker_tool("", ["sh", "-c", native], host)),
+        ("wf.cwl", WORKFLOW),
+    ):
+        (folder / name).write_text(text)
+    job = folder / "job.json"
+    job.write_text(json.dumps({"words": ["alpha", "beta"], "host_path": str(REPO)}))
+    return folder / "wf.cwl", job
+
+
+def text_of(output: dict[str, Any]) -> str:
+    return Path(output.get("path") or output["location"].removeprefix("file://")).read_text()
+
+
+def test_run_puts_each_step_in_its_pinned_image_and_records_it(engine, tmp_path):
+    workflow, job = write_workflow(tmp_path)
+    run_dir = tmp_path / "run"
+    done = run(
+        [sys.executable, "-m", "ossrflow", "run", str(workflow), str(job), "--run-dir",
+         str(run_dir), "--container", engine.name]
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    outputs = json.loads(done.stdout)
+    assert text_of(outputs["marker"]) == "in-the-image\n"
+    assert [text_of(o) for o in outputs["echoed"]] == [
+        "alpha in-the-image\n",
+        "beta in-the-image\n",
+    ]
+    assert text_of(outputs["native"]) == "native\n"  # no DockerRequirement: not in a container
+
+    engine_name, images = load_pins(run_dir)
+    assert (engine_name, len(images)) == (engine.name, 1)  # one image, resolved once
+    pinned = images[0].image
+    assert (pinned.how, images[0].steps) == ("built", ("marked", "scattered"))
+    assert pinned.digest == get_image_digest(engine, pinned.ref)
+    record = load_record(run_dir)
+    assert record.images == (
+        ContainerImage(pinned.ref, pinned.digest, engine.name, "marked"),
+        ContainerImage(pinned.ref, pinned.digest, engine.name, "scattered"),
+    )
+    crate = json.loads((run_dir / "provenance" / "ro-crate-metadata.json").read_text())
+    image_ids = {e["@id"]: e for e in crate["@graph"] if e.get("@type") == "ContainerImage"}
+    assert [e["sha256"] for e in image_ids.values()] == [pinned.digest.removeprefix("sha256:")]
+
+
+def test_a_tag_moved_after_pinning_does_not_change_what_runs(engine, tmp_path):
+    first, second = (
+        resolve_image(engine, {"dockerFile": f"FROM {BUSYBOX}\nRUN echo {word} > /marker\n"})
+        for word in ("first", "second")
+    )
+    tag = f"ossrflow/test-moving:{os.getpid()}"
+    tool = tmp_path / "moving.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\n"
+        f"requirements:\n  DockerRequirement:\n    dockerPull: {tag}\n"
+        "baseCommand: [cat, /marker]\nstdout: out.txt\ninputs: []\noutputs:\n  out: stdout\n"
+    )
+    run_dir = tmp_path / "run"
+    try:
+        assert run([engine.executable, "tag", first.ref, tag]).returncode == 0
+        prepare_run(str(tool), None, run_dir, engines=[engine.name])
+        assert run([engine.executable, "tag", second.ref, tag]).returncode == 0  # the tag moves
+        status, log = run_snakemake(run_dir, RunOptions(load_profile("local")))
+    finally:
+        run([engine.executable, "rmi", tag])
+    assert status == 0, log
+    assert text_of(read_output(run_dir, "tool")["out"]) == "first\n"
+
+
+@pytest.fixture
+def stand_in_apptainer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An `apptainer` (also called `singularity`, as cwltool calls it) that cannot run anything.
+
+    It answers --version, "builds" a SIF by copying the archive docker/podman saved, and writes
+    the argv of any other call (cwltool's run of the job) to argv.txt.
+    """
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    script = folder / "apptainer"
+    script.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in\n'
+        '  --version) echo "apptainer version 1.3.4" ;;\n'
+        '  build) cp "${3#docker-archive:}" "$2" ;;\n'
+        f"  *) printf '%s\\n' \"$@\" > {tmp_path / 'argv.txt'} ;;\n"
+        "esac\n"
+    )
+    script.chmod(0o755)
+    (folder / "singularity").symlink_to(script)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    return tmp_path / "argv.txt"
+
+
+@pytest.fixture
+def source_engine() -> Engine:
+    """docker, else podman: the engine that pins images for Apptainer."""
+    for name in ("docker", "podman"):
+        executable = shutil.which(name)
+        if executable and probe_engine(name, executable).usable:
+            return usable_engine(name)
+    return usable_engine("docker")  # skips (fails in CI) with the reason
+
+
+def test_apptainer_runs_the_converted_image_read_only_and_offline(
+    source_engine, stand_in_apptainer, tmp_path
+):
+    tool = tmp_path / "cat.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\n"
+        f"hints:\n  DockerRequirement:\n    dockerPull: {BUSYBOX}\n"
+        "baseCommand: [cat]\ninputs:\n  f: {type: File, inputBinding: {position: 1}}\noutputs: []\n"
+    )
+    (tmp_path / "in.txt").write_text("data\n")
+    job = tmp_path / "job.json"
+    job.write_text(json.dumps({"f": {"class": "File", "path": str(tmp_path / "in.txt")}}))
+    run_workflow(
+        str(tool),
+        str(job),
+        run_dir=tmp_path / "run",
+        outdir=tmp_path / "out",
+        options=RunOptions(
+            load_profile("local"), container="apptainer", image_cache=tmp_path / "cache"
+        ),
+    )
+    engine_name, images = load_pins(tmp_path / "run")
+    digest = get_image_digest(source_engine, BUSYBOX)
+    assert digest is not None
+    sif = tmp_path / "cache" / "apptainer" / f"{digest.removeprefix('sha256:')}.sif"
+    assert (engine_name, images[0].image.sif, images[0].image.digest) == ("apptainer", sif, digest)
+    assert sif.stat().st_size > 1_000_000  # the saved image, busybox included
+
+    argv = stand_in_apptainer.read_text().splitlines()
+    assert argv[:5] == ["--quiet", "run", "--contain", "--ipc", "--cleanenv"]
+    assert argv[-5:-2] == ["--network", "none", str(sif)]  # no network; the pinned SIF
+    staged = argv[-1]
+    assert argv[-2:] == ["cat", staged] and staged.endswith("/in.txt")
+    mount = f"--mount=type=bind,source={tmp_path / 'in.txt'},target={staged},readonly"
+    assert mount in argv  # the input, read-only

@@ -14,6 +14,7 @@ from ossrflow.containers import (
     job_mounts,
     probe_engine,
     render_run_command,
+    select_engine,
 )
 from ossrflow.errors import InputError, ServiceError, UnsafeValue
 
@@ -185,3 +186,49 @@ def test_get_engine_names_unknown_and_missing_engines():
         get_engine("rkt", [])
     with pytest.raises(ServiceError, match="docker is not installed on this machine"):
         get_engine("docker", [PODMAN])
+
+
+@pytest.fixture
+def engines_path(tmp_path: Path) -> str:
+    """A PATH with a docker whose daemon is down, a working podman and an apptainer."""
+    fake_engine(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+    fake_engine(tmp_path, "podman", "echo 4.3.1")
+    fake_engine(tmp_path, "apptainer", "echo 'apptainer version 1.3.4'")
+    return os.fspath(tmp_path)
+
+
+def test_select_engine_takes_the_first_that_runs(engines_path):
+    podman = Engine("podman", f"{engines_path}/podman", version="4.3.1")
+    assert select_engine(["docker", "podman", "none"], path=engines_path) == podman
+    apptainer = Engine("apptainer", f"{engines_path}/apptainer", version="1.3.4")
+    assert select_engine(["apptainer", "podman"], path=engines_path) == apptainer
+    assert select_engine(["none", "podman"], path=engines_path) is None
+
+
+def test_select_engine_with_one_name_explains_like_get_engine(engines_path):
+    with pytest.raises(ServiceError) as info:
+        select_engine(["docker"], path=engines_path)
+    assert str(info.value) == (
+        f"{engines_path}/docker: docker cannot run containers here: `docker info`: Cannot "
+        "connect to the Docker daemon (fix: start a daemon (as root: bash "
+        "scripts/containers/dockerd.sh start))"
+    )
+
+
+def test_select_engine_names_every_reason_when_none_runs(tmp_path):
+    fake_engine(tmp_path, "docker", "echo 'Cannot connect to the Docker daemon' >&2; exit 1")
+    with pytest.raises(ServiceError) as info:
+        select_engine(["docker", "podman"], path=os.fspath(tmp_path))
+    assert str(info.value) == (
+        "container: no container engine of docker, podman can run here (docker: `docker info`: "
+        "Cannot connect to the Docker daemon; podman: not installed) (fix: start a daemon (as "
+        "root: bash scripts/containers/dockerd.sh start), set up another engine, or add none to "
+        "run steps without containers)"
+    )
+
+
+@pytest.mark.parametrize("choices", [["rkt"], ["docker", "Docker"], []])
+def test_select_engine_refuses_unknown_names(choices, engines_path):
+    with pytest.raises(InputError) as info:
+        select_engine(choices, path=engines_path)
+    assert str(info.value).endswith("(fix: use one of docker, podman, apptainer, none)")

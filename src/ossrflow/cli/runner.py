@@ -2,7 +2,12 @@
 
 ``ossrflow-cwl-runner [--outdir DIR] [--quiet] [--profile P] tool_or_workflow.cwl [job]`` prints the
 CWL output object (JSON) on stdout, exits 33 for a CWL feature ossrflow does not support, 1 when
-the run fails and 2 for bad input. Containers are not used yet (``--no-container`` semantics).
+the run fails and 2 for bad input.
+
+Containers follow cwltool's convention (a tool with a DockerRequirement runs in a container
+unless ``--no-container``), with one difference: the engine is the profile's ``container:``, else
+the first of docker, podman, apptainer that runs here, else none (then hinted images are ignored
+and a required one exits 33). ``--container``, ``--podman`` and ``--singularity`` choose one.
 """
 
 from __future__ import annotations
@@ -44,8 +49,32 @@ def arg_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--jobs", type=int, help="jobs (local: cores) at a time")
     parser.add_argument("--retries", type=int, default=0, help="retries of a failed job [0]")
-    parser.add_argument(
-        "--no-container", action="store_true", help="accepted; containers are not used yet"
+    engines = parser.add_mutually_exclusive_group()
+    engines.add_argument(
+        "--container",
+        choices=["docker", "podman", "apptainer", "none"],
+        help="engine for tools with a DockerRequirement [profile's, else the first that runs]",
+    )
+    engines.add_argument(
+        "--no-container",
+        dest="container",
+        action="store_const",
+        const="none",
+        help="no containers: ignore hinted images (= --container none)",
+    )
+    engines.add_argument(
+        "--podman",
+        dest="container",
+        action="store_const",
+        const="podman",
+        help="= --container podman",
+    )
+    engines.add_argument(
+        "--singularity",
+        dest="container",
+        action="store_const",
+        const="apptainer",
+        help="= --container apptainer (cwltool's name for it)",
     )
     parser.add_argument("--version", action="version", version=f"ossrflow {__version__}")
     parser.add_argument("processfile", help="CWL tool or workflow")
@@ -68,6 +97,8 @@ def run(argv: Sequence[str]) -> int:
         jobs=args.jobs,
         retries=args.retries,
         cache_dir=settings.cache_dir / "cwl",
+        container=args.container,
+        image_cache=settings.cache_dir / "images",
     )
     temporary = args.run_dir is None
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ossrflow-run-"))
