@@ -31,6 +31,7 @@ from ossrflow.cwlinputs import (
     scatter_shape,
     workflow_state,
 )
+from ossrflow.cwljson import plain_containers
 from ossrflow.cwlload import RootDocument, cwl_errors, runtime_context
 from ossrflow.errors import InputError
 
@@ -104,6 +105,7 @@ class Plan:
     result: str
     job_order: dict[str, Any] = field(default_factory=dict)
     job_requirements: list[Any] = field(default_factory=list)
+    engine: str = "none"  # container engine of the steps: docker, podman, apptainer, none
 
     def node(self, key: str) -> Node:
         """The node called ``key``."""
@@ -160,7 +162,15 @@ def parse_plan(text: str, *, source: str = "plan.json") -> Plan:
         )
         for n in data["nodes"]
     )
-    return Plan(data["uri"], data["basedir"], nodes, data["result"], {}, data["job_requirements"])
+    return Plan(
+        data["uri"],
+        data["basedir"],
+        nodes,
+        data["result"],
+        {},
+        data["job_requirements"],
+        engine=str(data.get("engine", "none")),
+    )
 
 
 class _Keys:
@@ -199,12 +209,19 @@ def plan_run(root: RootDocument) -> Plan:
 
 def _initial_workflow_inputs(root: RootDocument) -> dict[str, Any]:
     """The root workflow's inputs as its steps see them: validated, defaults filled in."""
+    from cwltool.errors import WorkflowException
     from cwltool.stdfsaccess import StdFsAccess
+    from schema_salad.exceptions import ValidationException
 
     context = runtime_context(root.basedir, None, toplevel=True, make_fs_access=StdFsAccess)
-    with cwl_errors(root.uri):
-        builder = root.process._init_job(root.job_order, context)
-    return dict(builder.job)
+    try:
+        builder = root.process._init_job(plain_containers(root.job_order), context)
+    except (ValidationException, WorkflowException):
+        # Again on the document as loaded, whose line numbers the error then names.
+        with cwl_errors(root.uri):
+            root.process._init_job(root.job_order, context)
+            raise
+    return plain_containers(dict(builder.job))  # type: ignore[no-any-return]
 
 
 def _label(name: str, process: Process) -> str:

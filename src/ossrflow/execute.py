@@ -1,7 +1,9 @@
 """Run a CWL tool or workflow through Snakemake: plan, write the run directory, run, collect.
 
 ``run_workflow`` is the whole path; the pieces are public for the CLI and the tests:
-``prepare_run`` (load + plan + write Snakefile), ``snakemake_command`` (the exact command line),
+``prepare_run`` (load + plan + pin container images + write Snakefile; ``pin_run_images`` chooses
+the container engine and resolves every step's image once, here on the submit host),
+``snakemake_command`` (the exact command line),
 ``run_snakemake`` (the subprocess, with progress parsed from its log) and ``collect_outputs``
 (the CWL output object with files placed in the output folder, like cwltool).
 
@@ -19,27 +21,35 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
-from ossrflow.cwlload import load_root, save_schema_cache
+from ossrflow.containers import AUTO_ENGINES, select_engine
+from ossrflow.cwlinputs import find_step
+from ossrflow.cwlload import RootDocument, docker_uses, load_root, save_schema_cache
 from ossrflow.cwloutputs import collect_outputs
 from ossrflow.cwlplan import Plan, node_output, plan_run
 from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFailed
+from ossrflow.fastpath import prepare_batches
+from ossrflow.images import IMAGES_FILE, DockerUse, StepImage, pin_images, render_pins
 from ossrflow.integrity import atomic_write
 from ossrflow.jobrunner import CACHE_DIR, SHIM_DIR
 from ossrflow.profiles import Profile
 from ossrflow.snakegen import SNAKEFILE, write_run_dir
+from ossrflow.uptodate import check_stamp, clear_stamp, write_documents, write_stamp
 
 __all__ = [
     "JobFailure",
     "Progress",
     "RunOptions",
     "RunResult",
+    "engine_choices",
     "parse_failures",
     "parse_progress",
+    "pin_run_images",
     "prepare_run",
     "render_dry_run",
     "run_snakemake",
@@ -85,6 +95,8 @@ class RunOptions:
     report: Path | None = None
     overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     cache_dir: Path | None = None
+    container: str | None = None  # docker | podman | apptainer | none; None: profile, else auto
+    image_cache: Path | None = None  # where Apptainer's SIF files are kept (RUN_DIR/.ossrflow)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class RunResult:
     log: Path
     dry_run_text: str = ""
     report: Path | None = None
+    up_to_date: bool = False  # nothing ran: the run dir already held this result
 
 
 def render_dry_run(result: RunResult, profile: Profile) -> str:
@@ -158,6 +171,74 @@ def parse_failures(log_text: str) -> list[JobFailure]:
     return failures
 
 
+def engine_choices(options: RunOptions) -> tuple[str, ...]:
+    """The engines to try: ``--container``, else the profile's ``container:``, else all of them."""
+    if options.container is not None:
+        return (options.container,)
+    return options.profile.container or AUTO_ENGINES
+
+
+def _step_uses(root: RootDocument, plan: Plan) -> dict[str, list[DockerUse]]:
+    """Per plan node that runs tools: the DockerRequirement of each tool it runs."""
+    uses: dict[str, list[DockerUse]] = {}
+    parts = urlsplit(root.uri)
+    document = Path(unquote(parts.path)) if parts.scheme == "file" else None
+    for node in plan.nodes:
+        if node.kind == "tool":
+            found = docker_uses(root.process, plan.job_requirements, document=document)
+        elif node.kind == "step":
+            tool = find_step(root.process, node.target)[1].embedded_tool
+            found = docker_uses(tool, document=document)
+        else:
+            continue
+        if found:
+            uses[node.key] = found
+    return uses
+
+
+def _refuse_required(uses: Mapping[str, Sequence[DockerUse]]) -> None:
+    """Without an engine, hinted images are ignored; a required one cannot run."""
+    for use in (use for found in uses.values() for use in found if use.required):
+        raise Unsupported(
+            "the tool requires a container (DockerRequirement under requirements) and this run "
+            "uses no container engine",
+            source=use.tool or None,
+            location="requirements.DockerRequirement",
+            hint="choose an engine with --container docker|podman|apptainer (set one up with "
+            "scripts/containers/), or move the DockerRequirement to hints",
+        )
+
+
+def pin_run_images(
+    root: RootDocument,
+    plan: Plan,
+    run_dir: Path,
+    *,
+    engines: Sequence[str],
+    image_cache: Path | None = None,
+    resolve: bool = True,
+) -> Plan:
+    """Choose the container engine, pin every step's image once, write ``RUN_DIR/images.json``.
+
+    The engine is the first of ``engines`` that can run here, probed only when some tool has a
+    DockerRequirement (else the run needs none). Each distinct image is resolved once, here on
+    the submit host (:func:`ossrflow.images.pin_images`); jobs then run its digest. Returns the
+    plan with its ``engine`` set.
+    """
+    uses = _step_uses(root, plan)
+    engine = select_engine(engines) if uses else None
+    images: list[StepImage] = []
+    if engine is None:
+        _refuse_required(uses)
+    elif resolve:
+        source = select_engine(("docker", "podman", "none")) if engine.name == "apptainer" else None
+        cache = image_cache or run_dir / CACHE_DIR / "images"
+        images = pin_images(uses, engine, source=source, cache_dir=cache)
+    name = engine.name if engine is not None else "none"
+    atomic_write(run_dir / IMAGES_FILE, render_pins(name, images))
+    return replace(plan, engine=name)
+
+
 def prepare_run(
     tool: str,
     job: str | None,
@@ -166,14 +247,36 @@ def prepare_run(
     executor: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     cache_dir: Path | None = None,
+    max_jobs_per_step: int | None = None,
+    engines: Sequence[str] = ("none",),
+    image_cache: Path | None = None,
+    resolve_images: bool = True,
 ) -> Plan:
     """Load and validate the document and job order, plan, and write the run directory.
 
     ``cache_dir`` keeps parsed CWL schemas between runs (about a second saved per run).
+    Scatters that can run as precomputed commands are cut into at most ``max_jobs_per_step``
+    batch jobs (one per element when None). ``engines`` are the container engines to try (see
+    :func:`pin_run_images`); ``resolve_images=False`` (a dry run) chooses one but pins nothing.
     """
-    plan = plan_run(load_root(tool, job, cache_dir))
-    write_run_dir(plan, run_dir, python=sys.executable, executor=executor, overrides=overrides)
+    root = load_root(tool, job, cache_dir)
+    plan = plan_run(root)
+    plan = pin_run_images(
+        root, plan, run_dir, engines=engines, image_cache=image_cache, resolve=resolve_images
+    )
+    batches = prepare_batches(root.process, plan, run_dir, max_jobs=max_jobs_per_step)
+    write_run_dir(
+        plan,
+        run_dir,
+        python=sys.executable,
+        executor=executor,
+        overrides=overrides,
+        batches=batches,
+        max_jobs_per_step=max_jobs_per_step,
+    )
     save_schema_cache(run_dir / CACHE_DIR)
+    loader = root.process.doc_loader
+    write_documents(run_dir, [root.uri, *(loader.idx if loader is not None else [])])
     return plan
 
 
@@ -238,6 +341,8 @@ def run_snakemake(
     command = snakemake_command(run_dir, options) + (extra or [])
     tracker = _Tracker(progress)
     lines: list[str] = []
+    if options.profile.executor == "htcondor":
+        _set_aside_condor_log(run_dir)
     try:
         process = subprocess.Popen(
             command,
@@ -250,7 +355,7 @@ def run_snakemake(
         )
     except OSError as exc:
         raise ServiceError(f"cannot start Snakemake: {exc}", source=command[0]) from None
-    with process, (run_dir / log_name).open("w", encoding="utf-8") as log:
+    with process, (run_dir / log_name).open("w", encoding="utf-8", buffering=1) as log:
         with _forward_interrupts(process):
             for line in process.stdout or ():
                 log.write(line)
@@ -258,6 +363,18 @@ def run_snakemake(
                 tracker.feed(line.rstrip("\n"))
         status = process.wait()
     return status, "".join(lines)
+
+
+def _set_aside_condor_log(run_dir: Path) -> None:
+    """Move an earlier run's HTCondor event log out of the way (``.previous.log``).
+
+    snakemake-executor-plugin-htcondor 0.3 reads that log in its status thread before it has
+    set itself up, and fails at once when the file exists (htcondor/snakemake-executor-plugin-
+    htcondor#60); the events of an earlier Snakemake process are of no use to the next one.
+    """
+    log = run_dir / ".snakemake" / "htcondor" / "snakemake-rules.log"
+    if log.is_file():
+        log.replace(log.with_name("snakemake-rules.previous.log"))
 
 
 def _snakemake_env(run_dir: Path, executor: str) -> dict[str, str]:
@@ -368,6 +485,12 @@ def run_workflow(
     """
     run_dir = run_dir.resolve()
     with _locked(run_dir):
+        fresh = not (options.dry_run or options.report or move_outputs)
+        choices = {"engines": engine_choices(options)}
+        stamped: dict[str, Any] = {"tool": tool, "job": job, "outdir": outdir, "choices": choices}
+        if fresh and (done := check_stamp(run_dir, **stamped)):
+            return RunResult(run_dir, done, run_dir / SNAKEMAKE_LOG, up_to_date=True)
+        clear_stamp(run_dir)
         plan = prepare_run(
             tool,
             job,
@@ -375,6 +498,10 @@ def run_workflow(
             executor=options.profile.executor,
             overrides=options.overrides,
             cache_dir=options.cache_dir,
+            max_jobs_per_step=options.profile.max_jobs_per_step,
+            engines=engine_choices(options),
+            image_cache=options.image_cache,
+            resolve_images=not options.dry_run,
         )
         status, log_text = run_snakemake(run_dir, options, progress)
         if status != 0:
@@ -385,6 +512,9 @@ def run_workflow(
         outputs = None
         if outdir is not None:
             outputs = collect_outputs(run_dir / node_output(plan.result), outdir, move=move_outputs)
+        if fresh:
+            result = run_dir / node_output(plan.result)
+            write_stamp(run_dir, inputs=plan.job_order, outputs=outputs, result=result, **stamped)
         return RunResult(run_dir, outputs, run_dir / SNAKEMAKE_LOG, report=report)
 
 

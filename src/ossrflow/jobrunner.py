@@ -1,11 +1,13 @@
-"""The action of one Snakemake job: ``python -m ossrflow.jobrunner run|split|gather KEY [ELEMENT]``.
+"""One Snakemake job's action: ``python -m ossrflow.jobrunner run|split|gather|collect KEY [I]``.
 
 Run inside the run directory. ``run`` computes a node's input object from the upstream output
 objects (``steps/<dep>/cwl.output.json``), runs the step's tool with cwltool in this process and
 writes the node's output object last, atomically: a job killed half-way leaves no
 ``cwl.output.json``, so Snakemake never takes it as done. ``split`` counts the elements of a
 scatter whose arrays come from earlier steps (a Snakemake checkpoint); ``gather`` joins element
-output objects into the step's arrays and needs no cwltool.
+output objects into the step's arrays and needs no cwltool; ``collect`` does it for a scatter
+whose elements ran as precomputed commands (:mod:`ossrflow.fastpath`), letting cwltool collect
+each element's outputs first.
 
 Exit status: 0 done, 1 the step failed, 33 unsupported CWL feature, 2 bad plan or run dir.
 """
@@ -40,18 +42,20 @@ from ossrflow.cwljson import parse_json
 from ossrflow.cwlload import (
     cwl_errors,
     load_process,
+    pin_docker_requirements,
     quiet_cwltool,
     runtime_context,
 )
 from ossrflow.cwlplan import INPUTS, Node, Plan, element_dir, node_output, parse_plan, split_path
 from ossrflow.errors import OssrflowError, WorkflowFailed
+from ossrflow.images import load_pins, pinned_requirement
 from ossrflow.integrity import atomic_write
 
 if TYPE_CHECKING:
     from cwltool.context import RuntimeContext
     from cwltool.process import Process
 
-__all__ = ["gather_node", "main", "run_node", "split_node"]
+__all__ = ["collect_node", "gather_node", "main", "run_node", "split_node"]
 
 PLAN_FILE = "plan.json"
 CACHE_DIR = ".ossrflow"
@@ -73,6 +77,8 @@ class _Job:
         root = load_process(plan.uri, run_dir / CACHE_DIR)
         for requirement in plan.job_requirements:
             root.requirements.append(requirement)
+        if plan.engine != "none":
+            _pin_images(run_dir, root)
         return cls(run_dir, plan, plan.node(key), root)
 
     def upstream(self) -> dict[str, dict[str, Any]]:
@@ -85,10 +91,16 @@ class _Job:
     def context(self, workdir: Path, **overrides: Any) -> RuntimeContext:
         from cwltool.mutation import MutationManager
 
-        context = runtime_context(self.plan.basedir, workdir, **overrides)
+        context = runtime_context(self.plan.basedir, workdir, engine=self.plan.engine, **overrides)
         context.mutation_manager = MutationManager()
         context.workflow_eval_lock = threading.Condition(threading.RLock())
         return context
+
+
+def _pin_images(run_dir: Path, root: Process) -> None:
+    """Make cwltool run the images the submit host pinned (by digest), nothing else."""
+    _, images = load_pins(run_dir)
+    pin_docker_requirements(root, {i.key: pinned_requirement(i.image) for i in images})
 
 
 def read_plan(run_dir: Path) -> Plan:
@@ -235,8 +247,14 @@ def execute_process(
     return dict(output)
 
 
-def split_node(run_dir: Path, key: str) -> ScatterShape:
-    """Count the elements of a scatter over earlier steps' outputs; write ``split.json``."""
+def split_node(run_dir: Path, key: str, max_jobs: int | None = None) -> ScatterShape:
+    """Count the elements of a scatter over earlier steps' outputs; write ``split.json``.
+
+    When the elements' command lines can be computed now, write them as batch scripts (at most
+    ``max_jobs``; one per element when None) and name the batch count in ``split.json``.
+    """
+    from ossrflow.fastpath import BATCHES_FILE, prepare_node
+
     job = _Job.load(run_dir, key)
     workflow, step = find_step(job.root, job.node.target)
     with cwl_errors(job.node.label or key):
@@ -245,13 +263,42 @@ def split_node(run_dir: Path, key: str) -> ScatterShape:
     if shape is None:
         raise WorkflowFailed("the step is not scattered", source=key)
     document = {"method": shape.method, "lengths": list(shape.lengths), "count": shape.count}
+    (run_dir / element_dir(key, None) / BATCHES_FILE).unlink(missing_ok=True)
+    batches = prepare_node(job.root, job.plan, run_dir, job.node, job.upstream(), max_jobs=max_jobs)
+    if batches is not None:
+        document["batches"] = len(batches.ranges)
     atomic_write(run_dir / split_path(key), json.dumps(document) + "\n")
     return shape
 
 
-def gather_node(run_dir: Path, key: str, shape: ScatterShape, names: Sequence[str]) -> None:
+def collect_node(run_dir: Path, key: str) -> None:
+    """Collect the outputs of a scatter that ran as batches of precomputed commands.
+
+    Writes each element's output object, then the step's gathered one (its completion marker).
+    """
+    from ossrflow.fastpath import collect_elements
+
+    job = _Job.load(run_dir, key)
+    elements = collect_elements(job.plan, job.root, run_dir, job.node, job.upstream())
+    for index, outputs in enumerate(elements):
+        path = run_dir / node_output(key, index)
+        part = path.with_name(path.name + ".part")
+        part.write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        part.replace(path)
+    shape = job.node.shape or read_split(run_dir, key)
+    gather_node(run_dir, key, shape, job.node.outputs, elements)
+
+
+def gather_node(
+    run_dir: Path,
+    key: str,
+    shape: ScatterShape,
+    names: Sequence[str],
+    elements: Sequence[dict[str, Any]] | None = None,
+) -> None:
     """Join the element output objects of a scattered node into its output arrays."""
-    elements = [read_output(run_dir, key, index) for index in range(shape.count)]
+    if elements is None:
+        elements = [read_output(run_dir, key, index) for index in range(shape.count)]
     gathered = {name: _nest([e.get(name) for e in elements], shape.dims) for name in names}
     write_output(run_dir, key, None, gathered)
 
@@ -261,6 +308,12 @@ def _nest(values: list[Any], dims: Sequence[int]) -> list[Any]:
         return values
     size = len(values) // dims[0] if dims[0] else 0
     return [_nest(values[i * size : (i + 1) * size], dims[1:]) for i in range(dims[0])]
+
+
+def _split_in_batches(run_dir: Path, key: str) -> bool:
+    """Whether a checkpointed scatter's elements ran as batches (see :func:`split_node`)."""
+    path = run_dir / split_path(key)
+    return path.is_file() and "batches" in json.loads(path.read_text(encoding="utf-8"))
 
 
 def read_split(run_dir: Path, key: str) -> ScatterShape:
@@ -278,10 +331,11 @@ def _drop_shims(run_dir: Path) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ossrflow.jobrunner", description=__doc__)
-    parser.add_argument("action", choices=["run", "split", "gather"])
+    parser.add_argument("action", choices=["run", "split", "gather", "collect"])
     parser.add_argument("key")
     parser.add_argument("element", nargs="?", type=int)
     parser.add_argument("--run-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--max-jobs", type=int, help="split: at most this many batch jobs")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -296,7 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "run":
             run_node(run_dir, args.key, args.element)
         elif args.action == "split":
-            split_node(run_dir, args.key)
+            split_node(run_dir, args.key, args.max_jobs)
+        elif args.action == "collect" or _split_in_batches(run_dir, args.key):
+            collect_node(run_dir, args.key)
         else:
             node = read_plan(run_dir).node(args.key)
             shape = node.shape or read_split(run_dir, args.key)

@@ -3,7 +3,9 @@
 A profile is a plain Snakemake profile: a folder with ``config.yaml``. The three shipped ones live
 in ``profiles/`` at the top of the source tree; ``load_profile`` finds them by name, or takes any
 folder path. Keys that ossrflow sets itself (the Snakefile, the run directory, dry-run ...) are
-refused in a profile, so a profile cannot silently change what runs.
+refused in a profile, so a profile cannot silently change what runs. ossrflow's own settings of a
+profile (``container:``, the engines its steps may run in; ``max-jobs-per-step``) live in
+``ossrflow.yaml`` beside ``config.yaml``, which Snakemake reads alone.
 
 ``snakemake_resources`` maps CWL's ResourceRequirement and ToolTimeLimit to the standard
 Snakemake resources that the slurm and htcondor executor plugins read: ``threads`` (coresMin),
@@ -25,6 +27,8 @@ from ossrflow.errors import InputError, NotFound
 
 __all__ = [
     "BUILTIN_PROFILES",
+    "OSSRFLOW_FILE",
+    "OSSRFLOW_KEYS",
     "OWNED_KEYS",
     "Profile",
     "load_profile",
@@ -70,13 +74,38 @@ _OVERRIDES = {
 }
 
 
+# ossrflow's own profile settings live in ``ossrflow.yaml`` beside ``config.yaml`` (Snakemake
+# refuses keys it does not know): name -> what it means, for error messages and docs.
+OSSRFLOW_FILE = "ossrflow.yaml"
+OSSRFLOW_KEYS = {
+    "max-jobs-per-step": "split a scattered step into at most this many jobs (a positive integer)",
+    "container": "the container engine steps run in: docker, podman, apptainer or none, "
+    "or a list of them, tried in order until one can run here",
+}
+
+
 @dataclass(frozen=True)
 class Profile:
-    """A Snakemake profile folder and its parsed ``config.yaml``."""
+    """A Snakemake profile folder, its parsed ``config.yaml`` and ossrflow's ``ossrflow.yaml``."""
 
     name: str
     path: Path
     settings: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_jobs_per_step(self) -> int | None:
+        """At most this many jobs per scattered step (None: one job per scatter element)."""
+        value = self.options.get("max-jobs-per-step")
+        return None if value is None else int(value)
+
+    @property
+    def container(self) -> tuple[str, ...] | None:
+        """Container engines to try, in order (``container:`` in ossrflow.yaml); None: unset."""
+        value = self.options.get("container")
+        if value is None:
+            return None
+        return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
 
     @property
     def executor(self) -> str:
@@ -122,11 +151,60 @@ def load_profile(name_or_path: str) -> Profile:
                 hint="remove the key; use the matching `ossrflow run` option instead",
             )
     name = name_or_path if name_or_path in BUILTIN_PROFILES else path.name
-    return Profile(name, path.resolve(), {str(k): v for k, v in data.items()})
+    settings = {str(k): v for k, v in data.items()}
+    return Profile(name, path.resolve(), settings, _load_options(path / OSSRFLOW_FILE))
 
 
-def snakemake_resources(raw: Mapping[str, int]) -> dict[str, int]:
-    """Snakemake resources for a job from the planner's CWL values (see the module docstring)."""
+def _load_options(path: Path) -> dict[str, Any]:
+    """The checked settings of a profile's ``ossrflow.yaml`` (none when the file is absent)."""
+    if not path.is_file():
+        return {}
+    data = load_yaml_document(path) or {}
+    if not isinstance(data, Mapping):
+        raise InputError("settings are not a mapping", source=str(path), hint="write key: value")
+    for key, value in data.items():
+        if str(key) not in OSSRFLOW_KEYS:
+            raise InputError(
+                f"unknown setting {key!r}",
+                source=str(path),
+                location=location_of(data, key),
+                hint=f"use one of {', '.join(sorted(OSSRFLOW_KEYS))}",
+            )
+        if key == "max-jobs-per-step" and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise InputError(
+                f"max-jobs-per-step is {value!r}",
+                source=str(path),
+                location=location_of(data, key),
+                hint=OSSRFLOW_KEYS["max-jobs-per-step"],
+            )
+        if key == "container":
+            _check_container(value, str(path), location_of(data, key))
+    return {str(k): v for k, v in data.items()}
+
+
+def _check_container(value: object, source: str, location: str | None) -> None:
+    """``container:`` is an engine name or ``none``, or a non-empty list of them."""
+    from ossrflow.containers import check_engine_choices
+
+    choices = [value] if isinstance(value, str) else value
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise InputError(
+            f"container is {value!r}",
+            source=source,
+            location=location,
+            hint=OSSRFLOW_KEYS["container"],
+        )
+    check_engine_choices(choices, source=source, location=location or "container")
+
+
+def snakemake_resources(raw: Mapping[str, int], executor: str = "local") -> dict[str, int]:
+    """Snakemake resources for a job from the planner's CWL values (see the module docstring).
+
+    The htcondor plugin ignores ``mem_mb`` and ``disk_mb``; for it, the same values also go
+    into the names it reads, ``htcondor_request_mem_mb`` and ``htcondor_request_disk_mb``.
+    """
     resources: dict[str, int] = {}
     if raw.get("cores"):
         resources["threads"] = max(1, int(raw["cores"]))
@@ -137,6 +215,13 @@ def snakemake_resources(raw: Mapping[str, int]) -> dict[str, int]:
         resources["disk_mb"] = disk
     if raw.get("timelimit"):
         resources["runtime"] = max(1, math.ceil(int(raw["timelimit"]) / 60))
+    if executor == "htcondor":
+        for generic, condor in (
+            ("mem_mb", "htcondor_request_mem_mb"),
+            ("disk_mb", "htcondor_request_disk_mb"),
+        ):
+            if generic in resources:
+                resources[condor] = resources[generic]
     return resources
 
 

@@ -13,7 +13,8 @@ RO-Crate 1.0 (RO-Crate 1.1 terms, plus the ``workflow-run`` context for ``sha256
 - the engine: an ``OrganizeAction`` whose ``instrument`` is ossrflow (a ``SoftwareApplication``
   whose ``softwareRequirements`` are cwltool, Snakemake and the executor plugin, with versions),
   whose ``object`` is the profile, job order and lock, and whose ``result`` is the run;
-- one ``CreateAction`` per step job, ``identifier`` = the scheduler's job id;
+- one ``CreateAction`` per step job, ``identifier`` = the scheduler's job id, ``containerImage``
+  the image (by digest) the step ran in;
 - every file with ``contentSize`` and ``sha256``; input and output files not copied into the
   crate keep their absolute URI as ``@id``.
 """
@@ -253,14 +254,15 @@ class _Builder:
             },
         )
 
-    def images(self) -> list[Any]:
-        return [
-            self.entity(
-                f"#image-{image.digest.removeprefix('sha256:')[:16]}",
-                _image_properties(image.ref, image.digest, image.engine),
-            )
-            for image in self.record.images
-        ]
+    def images(self, step: str | None = None) -> list[Any]:
+        """The run's images (one entity per digest), or those the jobs of ``step`` ran in."""
+        entities: dict[str, Any] = {}
+        for image in self.record.images:
+            ident = f"#image-{image.digest.removeprefix('sha256:')[:16]}"
+            if ident not in entities and step in (None, image.step):
+                properties = _image_properties(image.ref, image.digest, image.engine)
+                entities[ident] = self.entity(ident, properties)
+        return list(entities.values())
 
     def step_job(self, job: StepJob, results: list[Any]) -> Any:
         step = self.entity(
@@ -278,6 +280,8 @@ class _Builder:
         properties |= {k: v for k, v in optional.items() if v}
         if results and job.status == "completed":
             properties["result"] = [_ref(r) for r in results]
+        if images := self.images(job.step):
+            properties["containerImage"] = [_ref(i) for i in images]
         return self.entity(f"#job-{self.record.run_id}-{job.step}{suffix}", properties)
 
 
@@ -337,10 +341,10 @@ def build_crate(record: RunRecord, files: Mapping[str, Path]) -> Any:
     for dest, description in traces.items():
         if dest in files:
             builder.own_file(dest, {"about": _ref(run), "description": description})
-    by_step: dict[str, list[Any]] = {}
+    by_job: dict[tuple[str, int | None], list[Any]] = {}
     for item, entity in zip(_firsts(record.outputs), outputs, strict=False):
-        by_step.setdefault(item.step, []).append(entity)
-    jobs = [builder.step_job(job, by_step.get(job.step, [])) for job in record.steps]
+        by_job.setdefault((item.step, item.element), []).append(entity)
+    jobs = [builder.step_job(job, by_job.get((job.step, job.element), [])) for job in record.steps]
     root = builder.crate.root_dataset
     root["name"] = f"ossrflow run {record.run_id}"
     root["description"] = (

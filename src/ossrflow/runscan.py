@@ -14,12 +14,14 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ossrflow.cwlplan import INPUTS, Plan, element_dir, node_output, parse_plan
+from ossrflow.fastpath import BATCHES_FILE, batch_marker, read_batches
 from ossrflow.integrity import hash_file
 from ossrflow.runrecord import RecordedFile, StepJob
 
@@ -228,6 +230,15 @@ def parse_job_ids(log_text: str) -> dict[str, str]:
     return ids
 
 
+def _job_output(run_dir: Path, key: str, element: int | None) -> str:
+    """The Snakemake output of the job that ran an element: its batch's marker when batched."""
+    if element is not None and (run_dir / f"steps/{key}/{BATCHES_FILE}").is_file():
+        for index, (start, end) in enumerate(read_batches(run_dir, key).ranges):
+            if start <= element < end:
+                return batch_marker(key, index)
+    return node_output(key, element)
+
+
 def _status(run_dir: Path, key: str, element: int | None) -> str:
     if (run_dir / node_output(key, element)).is_file():
         return "completed"
@@ -245,7 +256,7 @@ def step_jobs(run_dir: Path, plan: Plan | None) -> list[StepJob]:
     )
     jobs = []
     for key, element in _jobs(run_dir, plan):
-        output = node_output(key, element)
+        output = _job_output(run_dir, key, element)
         meta = metadata.get(output, {})
         job_id = meta.get("external_jobid") or log_ids.get(output)
         jobs.append(
@@ -292,5 +303,31 @@ def result_files(
     final = dict(outputs) if outputs is not None else result
     files: list[RecordedFile] = []
     for name in sorted(final):
-        files += recorded_files(name, final[name], step=_producing_step(run_dir, result.get(name)))
+        step = _producing_step(run_dir, result.get(name))
+        elements = _elements_by_label(run_dir / "steps" / step, result.get(name), name)
+        for item in recorded_files(name, final[name], step=step):
+            files.append(replace(item, element=_element_of(item.label, elements)))
     return files
+
+
+def _elements_by_label(step_dir: Path, value: object, param: str) -> dict[str, int]:
+    """Labels of a result value's files that a scatter element wrote, with the element."""
+    found: dict[str, int] = {}
+    step_dir = step_dir.resolve()
+    for label, obj in walk_files(value, param):
+        path = local_path(str(obj.get("location", "")))
+        if path is None or not path.resolve().is_relative_to(step_dir):
+            continue
+        first = path.resolve().relative_to(step_dir).parts[0]
+        if first.isdigit():
+            found[label] = int(first)
+    return found
+
+
+def _element_of(label: str, elements: Mapping[str, int]) -> int | None:
+    """The element of a file label, or of the Directory label it sits under."""
+    while label:
+        if label in elements:
+            return elements[label]
+        label = label.rpartition("/")[0]
+    return None

@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from ossrflow.cwljson import render_json
 from ossrflow.cwlplan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
+from ossrflow.fastpath import Batches, batch_marker, batch_script
 from ossrflow.integrity import atomic_write
 from ossrflow.profiles import snakemake_resources, step_overrides
 
@@ -39,10 +41,10 @@ def rule_names(plan: Plan) -> dict[str, str]:
         if base[0].isdigit():
             base = "s" + base
         name, number = base, 1
-        while name in used or name + "_gather" in used or name + "_split" in used:
+        while any(name + end in used for end in ("", "_gather", "_split", "_batch")):
             number += 1
             name = f"{base}_{number}"
-        used.update({name, name + "_gather", name + "_split"})
+        used.update({name, name + "_gather", name + "_split", name + "_batch"})
         names[node.key] = name
     return names
 
@@ -64,8 +66,8 @@ def _literal_list(items: list[str], indent: str = "        ") -> str:
     return "".join(f"{indent}{item!r},\n" for item in items)
 
 
-def _resources_block(node: Node, overrides: Mapping[str, str]) -> str:
-    resources: dict[str, object] = dict(snakemake_resources(node.resources))
+def _resources_block(node: Node, overrides: Mapping[str, str], executor: str) -> str:
+    resources: dict[str, object] = dict(snakemake_resources(node.resources, executor))
     threads = resources.pop("threads", None)
     resources.update(overrides)
     text = f"    threads: {threads}\n" if threads else ""
@@ -75,7 +77,9 @@ def _resources_block(node: Node, overrides: Mapping[str, str]) -> str:
     return text
 
 
-def _job_rule(node: Node, name: str, plan: Plan, python: str, overrides: Mapping[str, str]) -> str:
+def _job_rule(
+    node: Node, name: str, plan: Plan, python: str, overrides: Mapping[str, str], executor: str
+) -> str:
     element = "{i}" if node.scattered else None
     inputs = _inputs(node, plan) + ([split_path(node.key)] if node.dynamic else [])
     args = ["run", node.key] + (["{wildcards.i}"] if node.scattered else [])
@@ -91,9 +95,64 @@ def _job_rule(node: Node, name: str, plan: Plan, python: str, overrides: Mapping
     text += f"    log:\n        {element_dir(node.key, element) + '/job.log'!r},\n"
     if node.scattered:
         text += '    wildcard_constraints:\n        i=r"\\d+",\n'
-    text += _resources_block(node, overrides)
+    text += _resources_block(node, overrides, executor)
     text += f"    shell:\n        {command + ' > {log} 2>&1'!r}\n"
     return text
+
+
+def _batch_rule(
+    node: Node,
+    name: str,
+    plan: Plan,
+    overrides: Mapping[str, str],
+    executor: str,
+    extra_input: str | None = None,
+    batches: Batches | None = None,
+) -> str:
+    """One job per batch script of precomputed commands (:mod:`ossrflow.fastpath`)."""
+    script = shlex.quote(batch_script(node.key, "").removesuffix(".sh")) + "{wildcards.b}.sh"
+    resources = dict(node.resources)
+    if batches is not None:
+        resources.update(batches.resources)
+        if "timelimit" in resources:
+            resources["timelimit"] *= max(end - start for start, end in batches.ranges)
+    inputs = _inputs(node, plan) + ([extra_input] if extra_input else [])
+    return (
+        f"rule {name}:\n"
+        f"    input:\n{_literal_list(inputs)}"
+        f"    output:\n        {batch_marker(node.key, '{b}')!r},\n"
+        f"    log:\n        {batch_script(node.key, '{b}').removesuffix('.sh') + '.log'!r},\n"
+        '    wildcard_constraints:\n        b=r"\\d+",\n'
+        + _resources_block(replace(node, resources=resources), overrides, executor)
+        + f"    shell:\n        {'bash ' + script + ' > {log} 2>&1'!r}\n"
+    )
+
+
+def _batch_rules(
+    node: Node,
+    name: str,
+    plan: Plan,
+    python: str,
+    overrides: Mapping[str, str],
+    batches: Batches,
+    executor: str,
+) -> str:
+    """A scatter planned as batches: its batch rule, then ``collect`` joins the elements."""
+    longest = max(end - start for start, end in batches.ranges)
+    jobs = len(batches.ranges)
+    markers = f"[{batch_marker(node.key, '{b}')!r}.format(b=b) for b in range({jobs})]"
+    return (
+        f"# {node.label or node.key}: {batches.count} scatter elements ({node.scatter_method}) "
+        f"as precomputed commands,\n# in {jobs} batch job(s) of up to {longest}\n"
+        + _batch_rule(node, name, plan, overrides, executor, batches=batches)
+        + "\n\n"
+        f"# collects the outputs of every element of {node.key} (cwltool's output rules)\n"
+        f"rule {name}_gather:\n"
+        f"    input:\n        {markers},\n"
+        f"    output:\n        {node_output(node.key)!r},\n"
+        f"    log:\n        {element_dir(node.key, None) + '/collect.log'!r},\n"
+        f"    shell:\n        {_command(python, 'collect', node.key) + ' > {log} 2>&1'!r}\n"
+    )
 
 
 def _count(node: Node) -> str:
@@ -101,21 +160,36 @@ def _count(node: Node) -> str:
     return f"{shape.count} elements" if shape else "?"
 
 
-def _gather_rules(node: Node, name: str, plan: Plan, python: str) -> str:
+def _gather_rules(
+    node: Node,
+    name: str,
+    plan: Plan,
+    python: str,
+    overrides: Mapping[str, str],
+    max_jobs: int | None,
+    executor: str,
+) -> str:
     pattern = node_output(node.key, "{i}")
     text = ""
     if node.dynamic:
+        split = ["split", node.key] + ([] if max_jobs is None else ["--max-jobs", str(max_jobs)])
+        marker = batch_marker(node.key, "{b}")
         text += (
-            f"# counts the elements of {node.key} once its inputs exist\n"
+            f"# counts the elements of {node.key} once its inputs exist and, when their command\n"
+            "# lines can be computed then, writes them as batch scripts\n"
             f"checkpoint {name}_split:\n"
             f"    input:\n{_literal_list(_inputs(node, plan))}"
             f"    output:\n        {split_path(node.key)!r},\n"
             f"    log:\n        {element_dir(node.key, None) + '/split.log'!r},\n"
-            f"    shell:\n        {_command(python, 'split', node.key) + ' > {log} 2>&1'!r}\n\n\n"
+            f"    shell:\n        {_command(python, *split) + ' > {log} 2>&1'!r}\n\n\n"
             f"def {name}_elements(wildcards):\n"
             f"    with open(checkpoints.{name}_split.get().output[0]) as handle:\n"
-            f"        count = json.load(handle)['count']\n"
-            f"    return [{pattern!r}.format(i=i) for i in range(count)]\n\n\n"
+            "        split = json.load(handle)\n"
+            "    if 'batches' in split:\n"
+            f"        return [{marker!r}.format(b=b) for b in range(split['batches'])]\n"
+            f"    return [{pattern!r}.format(i=i) for i in range(split['count'])]\n\n\n"
+            + _batch_rule(node, f"{name}_batch", plan, overrides, executor, split_path(node.key))
+            + "\n\n"
         )
         elements = f"{name}_elements"
     else:
@@ -150,12 +224,17 @@ def render_snakefile(
     python: str,
     executor: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
+    batches: Mapping[str, Batches] | None = None,
+    max_jobs_per_step: int | None = None,
 ) -> str:
     """The Snakefile of a run directory.
 
     ``executor`` names the profile's executor (for the steps' scheduler hints); ``overrides``
-    maps node keys to more resources.
+    maps node keys to more resources; ``batches`` are the scatters that run as precomputed
+    commands (:mod:`ossrflow.fastpath`); ``max_jobs_per_step`` is passed to the ``split``
+    checkpoints, which batch scatters over earlier steps' outputs the same way.
     """
+    batches = batches or {}
     names = rule_names(plan)
     overrides = _node_overrides(plan, executor, overrides or {})
     jobs = [n for n in plan.nodes if n.key != INPUTS]
@@ -171,9 +250,18 @@ def render_snakefile(
     ]
     for node in jobs:
         name = names[node.key]
-        parts.append(_job_rule(node, name, plan, python, overrides.get(node.key, {})))
+        if node.key in batches:
+            batch = batches[node.key]
+            parts.append(
+                _batch_rules(node, name, plan, python, overrides[node.key], batch, executor)
+            )
+            continue
+        parts.append(_job_rule(node, name, plan, python, overrides[node.key], executor))
         if node.scattered:
-            parts.append(_gather_rules(node, name, plan, python))
+            rules = _gather_rules(
+                node, name, plan, python, overrides[node.key], max_jobs_per_step, executor
+            )
+            parts.append(rules)
     return "\n\n".join(parts)
 
 
@@ -191,12 +279,21 @@ def write_run_dir(
     python: str,
     executor: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
+    batches: Mapping[str, Batches] | None = None,
+    max_jobs_per_step: int | None = None,
 ) -> Path:
     """Write Snakefile, plan and job order into ``run_dir``; return the Snakefile's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_if_changed(run_dir / PLAN, render_plan(plan))
     _write_if_changed(run_dir / node_output(INPUTS), render_json(plan.job_order))
     snakefile = run_dir / SNAKEFILE
-    text = render_snakefile(plan, python=python, executor=executor, overrides=overrides)
+    text = render_snakefile(
+        plan,
+        python=python,
+        executor=executor,
+        overrides=overrides,
+        batches=batches,
+        max_jobs_per_step=max_jobs_per_step,
+    )
     _write_if_changed(snakefile, text)
     return snakefile

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,9 +20,11 @@ from typing import Any, ClassVar
 
 import pytest
 
+from ossrflow.cwlplan import node_output
 from ossrflow.errors import WorkflowFailed
 from ossrflow.execute import RunOptions, RunResult, run_workflow
-from ossrflow.profiles import Profile, load_profile
+from ossrflow.fastpath import read_batches
+from ossrflow.profiles import OSSRFLOW_FILE, Profile, load_profile
 from tests.conftest import DATA
 
 CWL = DATA / "cwl"
@@ -87,6 +90,10 @@ class ProfileContract:
         """Whether anything still works for ``run_dir`` (here: local processes)."""
         return local_processes(run_dir)
 
+    def cli_command(self, *args: str) -> list[str]:
+        """The command line of ``ossrflow ARGS...`` (a profile may run it elsewhere: a chroot)."""
+        return [sys.executable, "-m", "ossrflow", *args]
+
     def run(
         self, profile: Profile, tool: str, job: Path, run_dir: Path, **options: Any
     ) -> RunResult:
@@ -123,10 +130,41 @@ class ProfileContract:
             assert elements == [str(i) for i in range(count)], step
         self.check_jobs(workdir / "run", 7)
 
+    def test_grouped_scatter_reruns_only_what_is_missing(
+        self, profile: Profile, workdir: Path
+    ) -> None:
+        words = [f"word{i}" for i in range(10)]
+        grouped = workdir / "grouped-profile"
+        shutil.copytree(profile.path, grouped)
+        (grouped / OSSRFLOW_FILE).write_text("max-jobs-per-step: 3\n", encoding="utf-8")
+        job = write_job(workdir, "job.json", {"words": words})
+        run_dir = workdir / "run"
+        result = self.run(load_profile(str(grouped)), "wide.cwl", job, run_dir)
+        shouted = [Path(item["path"]).read_text() for item in (result.outputs or {})["shouted"]]
+        assert shouted == [f"WORD{i}\n" for i in range(10)]
+        assert read_batches(run_dir, "shout").ranges == ((0, 4), (4, 7), (7, 10))
+        self.check_jobs(run_dir, 3)
+        # As a run killed before batch 1 finished leaves it: element 5 and everything after it
+        # missing. Only batch 1 runs again, and in it only element 5.
+        kept = run_dir / "steps/shout/4/out/shout.txt"
+        before = kept.stat().st_mtime_ns
+        lost = ["steps/shout/5/exit.code", "steps/shout/batches/1.done"]
+        lost += [node_output("shout"), node_output("@outputs")]
+        for path in lost:
+            (run_dir / path).unlink()
+        result = self.run(load_profile(str(grouped)), "wide.cwl", job, run_dir)
+        shouted = [Path(item["path"]).read_text() for item in (result.outputs or {})["shouted"]]
+        assert shouted == [f"WORD{i}\n" for i in range(10)]
+        assert kept.stat().st_mtime_ns == before
+        assert (run_dir / "steps/shout/5/exit.code").read_text() == "0\n"
+        log = (run_dir / "snakemake.log").read_text(encoding="utf-8")
+        submitted = [line.split()[-1] for line in log.splitlines() if "output: " in line]
+        assert [path for path in submitted if "/batches/" in path] == ["steps/shout/batches/1.done"]
+
     def test_resume_after_kill(self, profile: Profile, workdir: Path) -> None:
         job = write_job(workdir, "job.json", {"message": "resume", "seconds": self.slow_seconds})
         run_dir = workdir / "run"
-        command = [sys.executable, "-m", "ossrflow", "run", str(CWL / "slow.cwl"), str(job)]
+        command = self.cli_command("run", str(CWL / "slow.cwl"), str(job))
         command += ["--run-dir", str(run_dir), "--profile", str(profile.path)]
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ossrflow.cwlplan import node_output
+from ossrflow.fastpath import BATCHES_FILE, batch_marker, read_batches
 from ossrflow.jobrunner import read_plan
 from ossrflow.profiles import Profile, load_profile
 from ossrflow.runscan import parse_job_ids
@@ -43,7 +44,8 @@ def slurm_cluster() -> Iterator[None]:
 
 
 def tool_outputs(run_dir: Path) -> list[str]:
-    """The output object path of every job that runs a tool (not the local bookkeeping jobs)."""
+    """The Snakemake output of every job that runs a tool (not the local bookkeeping jobs):
+    a node's output object, an element's, or a batch marker for elements run in batches."""
     plan = read_plan(run_dir)
     outputs = []
     for node in plan.nodes:
@@ -51,6 +53,10 @@ def tool_outputs(run_dir: Path) -> list[str]:
             continue
         if not node.scattered:
             outputs.append(node_output(node.key))
+            continue
+        if (run_dir / "steps" / node.key / BATCHES_FILE).is_file():
+            batches = read_batches(run_dir, node.key)
+            outputs += [batch_marker(node.key, b) for b in range(len(batches.ranges))]
             continue
         elements = sorted(
             int(p.name) for p in (run_dir / "steps" / node.key).glob("[0-9]*") if p.is_dir()

@@ -99,3 +99,48 @@ def test_bad_step_overrides_are_refused(settings, problem):
     with pytest.raises(InputError) as caught:
         step_overrides(settings, "slurm", source="d.yml", location="steps.fit")
     assert str(caught.value).startswith(f"d.yml:steps.fit: {problem} (fix: ")
+
+
+def test_shipped_profiles_name_their_container_engines():
+    assert load_profile("local").container == ("docker", "podman", "apptainer", "none")
+    assert load_profile("slurm").container == ("apptainer", "podman", "none")
+    assert load_profile("htcondor").container == ("apptainer", "podman", "none")
+
+
+@pytest.mark.parametrize(
+    ("text", "container"),
+    [("container: podman\n", ("podman",)), ("container: [none]\n", ("none",)), ("", None)],
+)
+def test_ossrflow_yaml_names_one_engine_or_a_list(tmp_path: Path, text, container):
+    (tmp_path / "config.yaml").write_text("executor: local\n")
+    (tmp_path / "ossrflow.yaml").write_text(text)
+    assert load_profile(str(tmp_path)).container == container
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "fix"),
+    [
+        (
+            "max-jobs-per-step: 2\ncontainer: rkt\n",
+            "2:1: unknown container engine 'rkt'",
+            "use one of docker, podman, apptainer, none",
+        ),
+        (
+            "container: {docker: 1}\n",
+            "1:1: container is {'docker': 1}",
+            "the container engine steps run in: docker, podman, apptainer or none, or a list of "
+            "them, tried in order until one can run here",
+        ),
+        (
+            "container: []\n",
+            "1:1: no container engine named",
+            "use one of docker, podman, apptainer, none",
+        ),
+    ],
+)
+def test_bad_container_settings_are_refused_with_their_line(tmp_path: Path, text, problem, fix):
+    (tmp_path / "config.yaml").write_text("executor: local\n")
+    (tmp_path / "ossrflow.yaml").write_text(text)
+    with pytest.raises(InputError) as caught:
+        load_profile(str(tmp_path))
+    assert str(caught.value) == f"{tmp_path / 'ossrflow.yaml'}:{problem} (fix: {fix})"

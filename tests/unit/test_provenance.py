@@ -207,12 +207,12 @@ def test_record_holds_every_file_with_size_and_sha256(fake: FakeRun, crate: Path
     assert loaded.outputs == (
         RecordedFile(
             "count", "count/0/n.count", 3, sha256(b"32\n"),
-            (run / "steps/measure/0/out/n.count").as_uri(), "measure",
+            (run / "steps/measure/0/out/n.count").as_uri(), "measure", 0,
             copy="outputs/count/0/n.count",
         ),
         RecordedFile(
             "count", "count/1/n.count", 3, sha256(b"32\n"),
-            (run / "steps/measure/1/out/n.count").as_uri(), "measure",
+            (run / "steps/measure/1/out/n.count").as_uri(), "measure", 1,
             copy="outputs/count/1/n.count",
         ),
         RecordedFile(
@@ -250,6 +250,14 @@ def test_packed_workflow_holds_the_tools(crate: Path):
     assert load_record(crate).workflow_sha256 == sha256(
         (crate / "workflow/packed.cwl").read_bytes()
     )
+
+
+def test_each_scatter_element_job_results_in_its_own_files_only(crate: Path):
+    graph = json.loads((crate / "ro-crate-metadata.json").read_text())["@graph"]
+    jobs = {e["name"]: e for e in graph if e.get("@type") == "CreateAction"}
+    assert [r["@id"] for r in jobs["step measure [0]"]["result"]] == ["outputs/count/0/n.count"]
+    assert [r["@id"] for r in jobs["step measure [1]"]["result"]] == ["outputs/count/1/n.count"]
+    assert [r["@id"] for r in jobs["step shout"]["result"]] == ["outputs/upper/upper.txt"]
 
 
 def test_copy_limit_keeps_large_files_as_references(fake: FakeRun):

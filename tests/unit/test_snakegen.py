@@ -111,7 +111,8 @@ rule plot:
         "{JOB} run plot {{wildcards.i}} > {{log}} 2>&1"
 
 
-# counts the elements of plot once its inputs exist
+# counts the elements of plot once its inputs exist and, when their command
+# lines can be computed then, writes them as batch scripts
 checkpoint plot_split:
     input:
         'steps/fit/cwl.output.json',
@@ -125,8 +126,24 @@ checkpoint plot_split:
 
 def plot_elements(wildcards):
     with open(checkpoints.plot_split.get().output[0]) as handle:
-        count = json.load(handle)['count']
-    return ['steps/plot/{{i}}/cwl.output.json'.format(i=i) for i in range(count)]
+        split = json.load(handle)
+    if 'batches' in split:
+        return ['steps/plot/batches/{{b}}.done'.format(b=b) for b in range(split['batches'])]
+    return ['steps/plot/{{i}}/cwl.output.json'.format(i=i) for i in range(split['count'])]
+
+
+rule plot_batch:
+    input:
+        'steps/fit/cwl.output.json',
+        'steps/plot/split.json',
+    output:
+        'steps/plot/batches/{{b}}.done',
+    log:
+        'steps/plot/batches/{{b}}.log',
+    wildcard_constraints:
+        b=r"\\d+",
+    shell:
+        'bash steps/plot/batches/{{wildcards.b}}.sh > {{log}} 2>&1'
 
 
 # joins the elements of plot into arrays
@@ -206,6 +223,7 @@ def test_snakemake_reads_the_snakefile(tmp_path: Path):
         "fit_gather",
         "outputs",
         "plot",
+        "plot_batch",
         "plot_gather",
         "plot_split",
     ]

@@ -89,6 +89,10 @@ class _Run:
         except WorkflowFailed as exc:
             self.record(started, None, exc)
             raise
+        if result.up_to_date:
+            crate = self.run_dir / "provenance"
+            click.echo(f"up to date: nothing ran; record of the run: {crate}", err=True)
+            return result
         self.record(started, result.outputs, None)
         return result
 
@@ -131,6 +135,13 @@ class _Run:
     type=click.Path(file_okay=False, path_type=Path),
     help="Where the output files go. [default: RUN_DIR/results]",
 )
+@click.option(
+    "--container",
+    type=click.Choice(["docker", "podman", "apptainer", "none"]),
+    help="Engine for steps with a DockerRequirement; none runs them natively (a required "
+    "image then exits 33). [default: the profile's ossrflow.yaml `container:`, else the first "
+    "of docker, podman, apptainer that runs here, else none]",
+)
 @click.option("--jobs", type=click.IntRange(min=1), help="Jobs at a time (local: cores).")
 @click.option(
     "--retries",
@@ -153,6 +164,7 @@ def run(
     profile: str | None,
     run_dir: Path | None,
     outdir: Path | None,
+    container: str | None,
     jobs: int | None,
     retries: int,
     dry_run: bool,
@@ -166,12 +178,15 @@ def run(
     (into RUN_DIR/workflow/). The CWL output object is printed on stdout; progress goes to
     stderr. Interrupt and run the same command again to resume: finished steps are kept.
     Every run, finished or failed, is recorded in RUN_DIR/provenance/ (`ossrflow rerun`).
+    Images of DockerRequirements are resolved once, before the run, and every job runs the
+    image by its digest (RUN_DIR/images.json; docs/containers.md).
 
     \b
     Examples:
       ossrflow run analysis.yml --registry dir:workflows/registry
       ossrflow run workflow.cwl job.yml --profile slurm --jobs 50
       ossrflow run workflow.cwl job.yml --dry-run
+      ossrflow run workflow.cwl job.yml --container podman
       ossrflow run workflow.cwl job.yml --run-dir runs/today --outdir results/
     """
     settings = settings_from(ctx, profile=profile, **flags)
@@ -192,6 +207,8 @@ def run(
         dry_run=dry_run,
         report=run_dir / "report.html" if report else None,
         cache_dir=settings.cache_dir / "cwl",
+        container=container,
+        image_cache=settings.cache_dir / "images",
     )
     if dry_run:
         result = ossrflow.run_workflow(
