@@ -42,6 +42,25 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+def start_cluster(script: Path, what: str, timeout: int) -> None:
+    """``bash SCRIPT start`` (a no-op when it runs); where it cannot start, ``unavailable``."""
+    if not script.is_file():
+        unavailable(f"{script} is missing")
+    try:
+        done = subprocess.run(
+            ["bash", str(script), "start"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        unavailable(f"{script.name} start did not finish within {timeout} s")
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines() or ["no message"]
+        unavailable(f"the {what} cannot start: {lines[-1]}")
+
+
 def write_job(folder: Path, name: str, values: dict[str, Any]) -> Path:
     path = folder / name
     path.write_text(json.dumps(values), encoding="utf-8")

@@ -25,7 +25,7 @@ from ossrflow.errors import WorkflowFailed
 from ossrflow.execute import RunResult
 from ossrflow.profiles import Profile, load_profile
 from tests.conftest import REPO
-from tests.integration.contract import CWL, ProfileContract, unavailable
+from tests.integration.contract import CWL, ProfileContract, start_cluster
 
 pytestmark = pytest.mark.htcondor
 SCRIPT = REPO / "scripts" / "cluster" / "htcondor.sh"
@@ -36,17 +36,7 @@ _COMPLETED = "4"  # HTCondor JobStatus of a job that terminated on its own
 
 @pytest.fixture(scope="session")
 def htcondor_pool() -> Iterator[None]:
-    if not SCRIPT.is_file():
-        unavailable(f"{SCRIPT} is missing")
-    try:
-        done = subprocess.run(
-            ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=900, check=False
-        )
-    except subprocess.TimeoutExpired:
-        unavailable("scripts/cluster/htcondor.sh start did not finish within 900 s")
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        unavailable(f"the HTCondor test pool cannot start: {lines[-1]}")
+    start_cluster(SCRIPT, "HTCondor test pool", 900)
     yield
 
 

@@ -21,7 +21,7 @@ from ossrflow.jobrunner import read_plan
 from ossrflow.profiles import Profile, load_profile
 from ossrflow.runscan import parse_job_ids
 from tests.conftest import REPO
-from tests.integration.contract import ProfileContract, unavailable
+from tests.integration.contract import ProfileContract, start_cluster
 
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "scripts" / "cluster" / "slurm.sh"
@@ -29,17 +29,7 @@ SCRIPT = REPO / "scripts" / "cluster" / "slurm.sh"
 
 @pytest.fixture(scope="session")
 def slurm_cluster() -> Iterator[None]:
-    if not SCRIPT.is_file():
-        unavailable(f"{SCRIPT} is missing")
-    try:
-        done = subprocess.run(
-            ["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=600, check=False
-        )
-    except subprocess.TimeoutExpired:
-        unavailable("scripts/cluster/slurm.sh start did not finish within 600 s")
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        unavailable(f"the Slurm test cluster cannot start: {lines[-1]}")
+    start_cluster(SCRIPT, "Slurm test cluster", 600)
     yield
 
 
