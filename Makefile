@@ -52,9 +52,10 @@ conformance: install
 conformance-required: install
 	bash scripts/conformance.sh --required
 
+# N=100,1000 x3 against cwltool --parallel (toil when installed) + no-op rerun; more in docs/performance.md,
+# e.g. make bench BENCH_ARGS='--sizes 5000 --repeat 1' or BENCH_ARGS='--runners none --slurm'.
 bench: install
-	@test -f benchmarks/scatter.py || { echo 'make bench: benchmarks/scatter.py is not written yet (issue 7)' >&2; exit 2; }
-	$(BIN)/python benchmarks/scatter.py
+	$(BIN)/python benchmarks/scatter.py $(BENCH_ARGS)
 
 cli-docs: install
 	$(BIN)/python scripts/cli_help.py --write docs/cli.txt
