@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -481,3 +482,50 @@ def test_apptainer_runs_the_converted_image_read_only_and_offline(
     assert argv[-2:] == ["cat", staged] and staged.endswith("/in.txt")
     mount = f"--mount=type=bind,source={tmp_path / 'in.txt'},target={staged},readonly"
     assert mount in argv  # the input, read-only
+
+
+# --- the demo with its astropy steps in a locally built image ---------------------------------
+
+
+def started_from(engine: Engine, since: int) -> list[str]:
+    """Image ids of the containers the engine started since ``since`` (epoch seconds)."""
+    fmt = "{{.From}}" if engine.name == "docker" else "{{.Image}}"
+    done = run(
+        [engine.executable, "events", "--since", str(since), "--until", str(int(time.time()) + 1),
+         "--filter", "event=start", "--format", fmt]
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_demo_runs_its_steps_in_the_image_containerize_built(engine, python_base, tmp_path):
+    # The astropy wheels come from the package registry through the host's pip (builds have no
+    # network); `ossrflow cwl` (inside compose) then pins the image that containerize recorded
+    # in ./containers.
+    registry = REPO / "workflows" / "registry"
+    ossrflow = [sys.executable, "-m", "ossrflow"]
+    done = subprocess.run(
+        [*ossrflow, "containerize", f"dir:{registry / 'astropy-fitsheader'}", "--engine",
+         engine.name, "--base", python_base],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    digest = json.loads((tmp_path / "containers/astropy/image.json").read_text())["digest"]
+    since = int(time.time()) - 1
+    run_dir = tmp_path / "run"
+    done = subprocess.run(
+        [*ossrflow, "run", str(REPO / "workflows/demo/analysis.yml"), "--registry",
+         f"dir:{registry}", "--container", engine.name, "--run-dir", str(run_dir)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = Path(json.loads(done.stdout)["report"]["path"]).read_text()
+    assert "M67" in table
+    _, images = load_pins(run_dir)
+    assert [(i.image.digest, i.steps) for i in images] == [
+        (digest, ("checksum", "tabulate", "show"))
+    ]
+    # Four checksum elements, tabulate and show: six containers of that very image.
+    started = started_from(engine, since)
+    assert sum(image.removeprefix("sha256:") in digest for image in started) == 6, started
+    assert {i.digest for i in load_record(run_dir).images} == {digest}
