@@ -79,8 +79,13 @@ def _digest(path: Path) -> str | None:
 
 
 def write_documents(run_dir: Path, uris: Iterable[str]) -> None:
-    """Remember the local documents a run was planned from (for :func:`write_stamp`)."""
-    paths = sorted({str(p) for uri in uris if (p := _local(uri.split("#")[0])) and p.is_file()})
+    """Remember the local documents a run was planned from (for :func:`write_stamp`).
+
+    ``uris`` are the keys of cwltool's document index: documents, their fragments and files
+    pulled in with ``$include`` (as ``include:file://...``).
+    """
+    local = (_local(uri.removeprefix("include:").split("#")[0]) for uri in uris)
+    paths = sorted({str(path) for path in local if path is not None and path.is_file()})
     atomic_write(run_dir / DOCUMENTS, json.dumps(paths) + "\n")
 
 

@@ -35,7 +35,15 @@ def finished(tmp_path: Path) -> dict[str, Any]:
     run_dir.mkdir()
     result = run_dir / "result.json"
     result.write_text("{}", encoding="utf-8")
-    write_documents(run_dir, [tool.as_uri(), tool.as_uri() + "#main", "https://w3id.org/cwl"])
+    script = tmp_path / "script.sh"
+    script.write_text("echo included\n", encoding="utf-8")
+    uris = [
+        tool.as_uri(),
+        tool.as_uri() + "#main",
+        "https://w3id.org/cwl",
+        "include:" + script.as_uri(),
+    ]
+    write_documents(run_dir, uris)
     inputs = {"a": file_value(data / "a.txt"), "d": {"class": "Directory", "location": str(folder)}}
     outputs = {"out": file_value(outdir / "out.txt")}
     command: dict[str, Any] = {"tool": str(tool), "job": str(job), "outdir": outdir}
@@ -63,6 +71,7 @@ def bump(path: Path) -> None:
         lambda p: (p["data"] / "folder" / "inner.txt").write_text("edited"),
         lambda p: (p["data"] / "folder" / "new.txt").write_text("new"),
         lambda p: p["tool"].write_text("cwlVersion: v1.2\n# edited\n"),
+        lambda p: p["script"].write_text("echo edited\n"),
         lambda p: p["job"].write_text("x: 2\n"),
         lambda p: (p["outdir"] / "out.txt").unlink(),
         lambda p: p["result"].unlink(),
@@ -75,6 +84,7 @@ def bump(path: Path) -> None:
         "file in input folder edited",
         "file added to input folder",
         "document edited",
+        "$include'd file edited",
         "job edited",
         "output deleted",
         "run's result object deleted",
