@@ -38,7 +38,7 @@ from ossrflow.cwlinputs import (
 from ossrflow.cwlload import cwl_errors, runtime_context
 from ossrflow.cwlplan import INPUTS, Node, Plan, element_dir
 from ossrflow.errors import WorkflowFailed
-from ossrflow.integrity import atomic_write
+from ossrflow.integrity import write_if_changed
 
 if TYPE_CHECKING:
     from cwltool.job import CommandLineJob
@@ -185,15 +185,10 @@ def _write_batches(
     batches = Batches(node.key, len(blocks), ranges, resources)
     for index, (start, end) in enumerate(batches.ranges):
         script = _render_script(node, index, batches, blocks[start:end])
-        _write_if_changed(run_dir / batch_script(node.key, index), script)
+        write_if_changed(run_dir / batch_script(node.key, index), script)
     document = {"count": batches.count, "ranges": [list(r) for r in batches.ranges]}
-    _write_if_changed(run_dir / f"steps/{node.key}/{BATCHES_FILE}", json.dumps(document) + "\n")
+    write_if_changed(run_dir / f"steps/{node.key}/{BATCHES_FILE}", json.dumps(document) + "\n")
     return batches
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write(path, text)
 
 
 def _element_blocks(

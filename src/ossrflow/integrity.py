@@ -31,6 +31,7 @@ __all__ = [
     "promote",
     "safe_join",
     "verify_checksum",
+    "write_if_changed",
 ]
 
 CHUNK = 1 << 20
@@ -193,6 +194,14 @@ def atomic_write(path: Path, data: bytes | str) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_if_changed(path: Path, text: str) -> None:
+    """:func:`atomic_write` unless ``path`` already holds ``text`` (its mtime then stays, so
+    Snakemake sees nothing new)."""
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    atomic_write(path, text)
 
 
 def promote(tmp: Path, final: Path) -> Path:

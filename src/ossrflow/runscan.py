@@ -230,13 +230,12 @@ def parse_job_ids(log_text: str) -> dict[str, str]:
     return ids
 
 
-def _job_output(run_dir: Path, key: str, element: int | None) -> str:
-    """The Snakemake output of the job that ran an element: its batch's marker when batched."""
-    if element is not None and (run_dir / f"steps/{key}/{BATCHES_FILE}").is_file():
-        for index, (start, end) in enumerate(read_batches(run_dir, key).ranges):
-            if start <= element < end:
-                return batch_marker(key, index)
-    return node_output(key, element)
+def _batch_markers(run_dir: Path, key: str) -> dict[int | None, str]:
+    """Element -> the Snakemake output of the batch job that ran it (empty when not batched)."""
+    if not (run_dir / f"steps/{key}/{BATCHES_FILE}").is_file():
+        return {}
+    ranges = read_batches(run_dir, key).ranges
+    return {i: batch_marker(key, b) for b, (lo, hi) in enumerate(ranges) for i in range(lo, hi)}
 
 
 def _status(run_dir: Path, key: str, element: int | None) -> str:
@@ -255,8 +254,11 @@ def step_jobs(run_dir: Path, plan: Plan | None) -> list[StepJob]:
         parse_job_ids(log.read_text(encoding="utf-8", errors="replace")) if log.is_file() else {}
     )
     jobs = []
+    markers: dict[str, dict[int | None, str]] = {}
     for key, element in _jobs(run_dir, plan):
-        output = _job_output(run_dir, key, element)
+        if key not in markers:
+            markers[key] = _batch_markers(run_dir, key)
+        output = markers[key].get(element) or node_output(key, element)
         meta = metadata.get(output, {})
         job_id = meta.get("external_jobid") or log_ids.get(output)
         jobs.append(

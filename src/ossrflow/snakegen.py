@@ -20,7 +20,7 @@ from pathlib import Path
 from ossrflow.cwljson import render_json
 from ossrflow.cwlplan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
 from ossrflow.fastpath import Batches, batch_marker, batch_script
-from ossrflow.integrity import atomic_write
+from ossrflow.integrity import write_if_changed
 from ossrflow.profiles import snakemake_resources, step_overrides
 
 __all__ = ["SNAKEFILE", "render_snakefile", "rule_names", "write_run_dir"]
@@ -265,13 +265,6 @@ def render_snakefile(
     return "\n\n".join(parts)
 
 
-def _write_if_changed(path: Path, text: str) -> None:
-    """Keep the old file (and its mtime) when the content is the same, so nothing reruns."""
-    if path.is_file() and path.read_text(encoding="utf-8") == text:
-        return
-    atomic_write(path, text)
-
-
 def write_run_dir(
     plan: Plan,
     run_dir: Path,
@@ -284,8 +277,8 @@ def write_run_dir(
 ) -> Path:
     """Write Snakefile, plan and job order into ``run_dir``; return the Snakefile's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(run_dir / PLAN, render_plan(plan))
-    _write_if_changed(run_dir / node_output(INPUTS), render_json(plan.job_order))
+    write_if_changed(run_dir / PLAN, render_plan(plan))
+    write_if_changed(run_dir / node_output(INPUTS), render_json(plan.job_order))
     snakefile = run_dir / SNAKEFILE
     text = render_snakefile(
         plan,
@@ -295,5 +288,5 @@ def write_run_dir(
         batches=batches,
         max_jobs_per_step=max_jobs_per_step,
     )
-    _write_if_changed(snakefile, text)
+    write_if_changed(snakefile, text)
     return snakefile
