@@ -2,7 +2,7 @@
 
 ``scatter.py`` puts this folder first on ``PYTHONPATH`` and sets ``OSSRFLOW_BENCH_PROFILE_DIR``
 for the ossrflow run it profiles. Every Python process started with that environment (the
-ossrflow CLI, Snakemake under ``ossrflow.snakehost``, every job) imports this module at start-up,
+ossrflow CLI, Snakemake under ``ossrflow.run.snakehost``, every job) imports this module at start-up,
 runs under :mod:`cProfile` and writes ``<program>-<pid>.prof`` into that folder when it exits
 normally (a process ended by ``os._exit`` or a signal writes nothing). Only the main thread of
 each process is profiled. Without the variable this module does nothing.

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from ossrflow import __version__
+from ossrflow._version import __version__
 from ossrflow.errors import ChecksumMismatch, NotFound, ServiceError
 from ossrflow.integrity import Checksum, hash_file
 

@@ -20,11 +20,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ossrflow.cwlplan import node_output
 from ossrflow.errors import WorkflowFailed
-from ossrflow.execute import RunOptions, RunResult, run_workflow
-from ossrflow.fastpath import read_batches
-from ossrflow.profiles import OSSRFLOW_FILE, Profile, load_profile
+from ossrflow.run.batches import read_batches
+from ossrflow.run.execute import RunOptions, RunResult, run_workflow
+from ossrflow.run.plan import node_output
+from ossrflow.run.profiles import OSSRFLOW_FILE, Profile, load_profile
 from tests.conftest import DATA
 
 CWL = DATA / "cwl"
@@ -254,6 +254,6 @@ def local_processes(run_dir: Path) -> bool:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if marker in command and (b"ossrflow.jobrunner" in command or b"snakehost" in command):
+        if marker in command and (b"ossrflow.run.job" in command or b"snakehost" in command):
             return True
     return False

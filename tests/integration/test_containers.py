@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 
-from ossrflow.containerize import containerize_entry, docker_requirement, load_image_record
-from ossrflow.containers import (
+from ossrflow.containers.engines import (
     Engine,
     EngineName,
     Mount,
@@ -29,20 +28,21 @@ from ossrflow.containers import (
     probe_engine,
     render_run_command,
 )
-from ossrflow.cwlgen import generate_entry_tool, write_tool
-from ossrflow.errors import NotFound
-from ossrflow.execute import RunOptions, prepare_run, run_snakemake, run_workflow
-from ossrflow.images import (
+from ossrflow.containers.images import (
     PinnedImage,
     convert_for_apptainer,
     get_image_digest,
     load_pins,
     resolve_image,
 )
-from ossrflow.jobrunner import read_output
-from ossrflow.profiles import load_profile
-from ossrflow.provenance import load_record
-from ossrflow.runrecord import ContainerImage
+from ossrflow.errors import NotFound
+from ossrflow.provenance.model import ContainerImage
+from ossrflow.provenance.record import load_record
+from ossrflow.run.execute import RunOptions, prepare_run, run_snakemake, run_workflow
+from ossrflow.run.job import read_output
+from ossrflow.run.profiles import load_profile
+from ossrflow.tools.containerize import containerize_entry, docker_requirement, load_image_record
+from ossrflow.tools.cwlgen import generate_entry_tool, write_tool
 from tests.support.wheels import make_entry, wheelhouse
 
 REPO = Path(__file__).resolve().parents[2]

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from ossrflow.errors import WorkflowFailed
-from ossrflow.execute import RunResult
-from ossrflow.profiles import Profile, load_profile
+from ossrflow.run.execute import RunResult
+from ossrflow.run.profiles import Profile, load_profile
 from tests.conftest import REPO
 from tests.integration.contract import CWL, ProfileContract, start_cluster
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from ossrflow.cwlplan import node_output
-from ossrflow.fastpath import BATCHES_FILE, batch_marker, read_batches
-from ossrflow.jobrunner import read_plan
-from ossrflow.profiles import Profile, load_profile
-from ossrflow.runscan import parse_job_ids
+from ossrflow.provenance.scan import parse_job_ids
+from ossrflow.run.batches import BATCHES_FILE, batch_marker, read_batches
+from ossrflow.run.job import read_plan
+from ossrflow.run.plan import node_output
+from ossrflow.run.profiles import Profile, load_profile
 from tests.conftest import REPO
 from tests.integration.contract import ProfileContract, start_cluster
 

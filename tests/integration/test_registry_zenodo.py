@@ -12,10 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ossrflow.config import Settings
-from ossrflow.entry import get_entry
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, ServiceError, UnsafeValue
 from ossrflow.registry import OfflineRegistry, ZenodoRegistry, open_registry, parse_ref
 from ossrflow.registry.cache import RecordCache, registry_slug
+from ossrflow.registry.entry import get_entry
 from ossrflow.transfer import make_client
 from tests.support.httpserver import LoopbackServer
 from tests.support.zenodo import ZenodoApp, codemeta_bytes

@@ -20,12 +20,12 @@ import pytest
 
 from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch
-from ossrflow.execute import RunOptions, run_workflow
-from ossrflow.profiles import Profile, load_profile
-from ossrflow.provenance import load_record, record_run
-from ossrflow.rerun import diff_records, rerun
-from ossrflow.runcrate import FORMAL_PARAMETER, PROFILES
-from ossrflow.runrecord import RecordedFile, RunRecord
+from ossrflow.provenance.crate import FORMAL_PARAMETER, PROFILES
+from ossrflow.provenance.model import RecordedFile, RunRecord
+from ossrflow.provenance.record import load_record, record_run
+from ossrflow.provenance.rerun import diff_records, rerun
+from ossrflow.run.execute import RunOptions, run_workflow
+from ossrflow.run.profiles import Profile, load_profile
 from tests.support.cli import run
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "provenance"
@@ -282,7 +282,7 @@ def test_timestamp_output_is_reported_with_exit_4(stamp: Recorded, tmp_path: Pat
 def test_tolerance_rule_accepts_the_timestamp_and_is_recorded(
     stamp: Recorded, tmp_path: Path, settings: Settings
 ):
-    from ossrflow.runrecord import Tolerance
+    from ossrflow.provenance.model import Tolerance
 
     rule = Tolerance("stamp", "size")
     result = rerun(
@@ -324,7 +324,7 @@ def test_tampered_input_is_refused_before_running(shout: Recorded, tmp_path: Pat
 
 
 def test_moved_input_comes_from_the_crate_copy(shout: Recorded, tmp_path: Path, settings: Settings):
-    from ossrflow.rerun import stage_inputs
+    from ossrflow.provenance.rerun import stage_inputs
 
     text = shout.folder / "greeting.txt"
     aside = tmp_path / "aside.txt"
@@ -403,8 +403,8 @@ def test_rerun_of_the_demo_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     """`make demo`'s workflow, composed with its lock, run, recorded, rerun: 2/2 reproduced."""
     import sys
 
-    from ossrflow.compose import compose_workflow
-    from ossrflow.definition import load_definition
+    from ossrflow.compose.composition import compose_workflow
+    from ossrflow.compose.definition import load_definition
 
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}")

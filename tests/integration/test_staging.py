@@ -20,12 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
-from ossrflow.cart import CartItem, parse_cart
 from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, ServiceError, UnsafeValue
 from ossrflow.integrity import Checksum
 from ossrflow.registry import Registry, open_registry
 from ossrflow.staging import StagedInput, stage
+from ossrflow.staging.cart import CartItem, parse_cart
 from ossrflow.store import ContentStore, hash_file_name
 from ossrflow.transfer import Progress, make_client
 from tests.support.httpserver import LoopbackServer

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ossrflow.config import Settings
-from ossrflow.entry import Entry, get_entry
+from ossrflow.registry.entry import Entry, get_entry
 
 
 def _record_line(name: str, data: bytes) -> str:

@@ -17,7 +17,7 @@ from typing import NoReturn
 
 import click
 
-from ossrflow import __version__
+from ossrflow._version import __version__
 from ossrflow.cli.common import AppContext
 from ossrflow.config import EnvVars
 from ossrflow.errors import OssrflowError

@@ -13,8 +13,8 @@ import ossrflow
 from ossrflow.cli.common import AppContext, echo_table, registry_options, settings_from
 
 if TYPE_CHECKING:
-    from ossrflow.compose import Composition
-    from ossrflow.lock import Lock
+    from ossrflow.compose.composition import Composition
+    from ossrflow.compose.lock import Lock
 
 __all__ = ["compose_command", "lock_command"]
 

@@ -13,7 +13,7 @@ from ossrflow.cli.common import echo_json, echo_table, registry_options, setting
 from ossrflow.errors import NotFound
 
 if TYPE_CHECKING:
-    from ossrflow.match import Candidate
+    from ossrflow.compose.match import Candidate
 
 __all__ = ["match_command"]
 

@@ -15,10 +15,10 @@ from ossrflow.cli.common import AppContext, echo_table, registry_options, settin
 from ossrflow.errors import VerificationFailed
 
 if TYPE_CHECKING:
-    from ossrflow.execute import Progress
-    from ossrflow.profiles import Profile
-    from ossrflow.rerun import Difference, Verification
-    from ossrflow.runrecord import RunRecord
+    from ossrflow.provenance.model import RunRecord
+    from ossrflow.provenance.rerun import Difference, Verification
+    from ossrflow.run.execute import Progress
+    from ossrflow.run.profiles import Profile
 
 __all__ = ["diff_command", "echo_verification", "rerun_command"]
 
@@ -67,7 +67,7 @@ def _default_run_dir(record: RunRecord) -> Path:
 
 def _profile(name: str | None, record: RunRecord) -> Profile:
     """The profile asked for; by default the recorded one (a custom one from the crate's copy)."""
-    from ossrflow.profiles import BUILTIN_PROFILES, load_profile
+    from ossrflow.run.profiles import BUILTIN_PROFILES, load_profile
 
     if name is not None:
         return load_profile(name)
@@ -78,7 +78,7 @@ def _profile(name: str | None, record: RunRecord) -> Profile:
 
 def _progress(ctx: click.Context) -> Callable[[Progress], None] | None:
     """Jobs done, on stderr, when it is a terminal (and cwltool's chatter kept quiet)."""
-    from ossrflow.cwlload import quiet_cwltool
+    from ossrflow.cwl.load import quiet_cwltool
 
     app = ctx.find_object(AppContext) or AppContext()
     quiet_cwltool(logging.INFO if app.verbosity > 0 else logging.ERROR)
@@ -143,9 +143,9 @@ def rerun_command(
       ossrflow rerun demo-run/provenance --profile slurm --run-dir /scratch/demo-again
       ossrflow rerun run/ --tolerance 'report=size' --tolerance '*.log=ignore'
     """
-    from ossrflow.provenance import load_record
-    from ossrflow.rerun import rerun
-    from ossrflow.runrecord import parse_tolerance
+    from ossrflow.provenance.model import parse_tolerance
+    from ossrflow.provenance.record import load_record
+    from ossrflow.provenance.rerun import rerun
 
     settings = settings_from(ctx, **flags)
     tolerance = [parse_tolerance(rule) for rule in rules]
@@ -194,8 +194,8 @@ def diff_command(run_a: Path, run_b: Path) -> None:
       ossrflow diff demo-run demo-run-rerun
       ossrflow diff old/provenance new/provenance
     """
-    from ossrflow.provenance import load_record
-    from ossrflow.rerun import diff_records
+    from ossrflow.provenance.record import load_record
+    from ossrflow.provenance.rerun import diff_records
 
     differences = diff_records(load_record(run_a), load_record(run_b))
     if not differences:

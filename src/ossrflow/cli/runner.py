@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from ossrflow import __version__
+from ossrflow._version import __version__
 from ossrflow.errors import OssrflowError
 
 __all__ = ["arg_parser", "main", "run"]
@@ -85,9 +85,9 @@ def arg_parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str]) -> int:
     """Run with ``argv``; errors are raised as :class:`OssrflowError`, the result printed."""
     from ossrflow.config import resolve_settings
-    from ossrflow.cwlload import quiet_cwltool
-    from ossrflow.execute import Progress, RunOptions, run_workflow
-    from ossrflow.profiles import load_profile
+    from ossrflow.cwl.load import quiet_cwltool
+    from ossrflow.run.execute import Progress, RunOptions, run_workflow
+    from ossrflow.run.profiles import load_profile
 
     args = arg_parser().parse_args(argv)
     quiet_cwltool(logging.ERROR if args.quiet else logging.WARNING)

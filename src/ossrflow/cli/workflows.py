@@ -18,7 +18,7 @@ from ossrflow.errors import InputError, WorkflowFailed
 
 if TYPE_CHECKING:
     from ossrflow.config import Settings
-    from ossrflow.execute import Progress, RunOptions, RunResult
+    from ossrflow.run.execute import Progress, RunOptions, RunResult
 
 __all__ = ["is_cwl_document", "run"]
 

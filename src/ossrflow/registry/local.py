@@ -13,7 +13,7 @@ The files of an entry are the regular files directly in its folder (sub-folders 
 are not part of it), with md5 computed when the entry is read and checked again when a file is
 used. Names pass :func:`ossrflow.integrity.check_name`, and a symbolic link that leads outside
 the folder is refused. Only the few codemeta keys a record needs are read here (this layer does
-not import :mod:`ossrflow.codemeta`); the full model is built by :mod:`ossrflow.entry`.
+not import :mod:`ossrflow.registry.codemeta`); the full model is built by :mod:`ossrflow.registry.entry`.
 """
 
 from __future__ import annotations

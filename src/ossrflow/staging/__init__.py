@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from ossrflow.cart import CartItem
 from ossrflow.errors import InputError, OssrflowError
 from ossrflow.integrity import Checksum, atomic_write, hash_file
+from ossrflow.staging.cart import CartItem
 from ossrflow.staging.fetch import FetchContext, Fetched, RecordSource, StoredFile, fetch_item
 from ossrflow.staging.rucio import RucioClient
 from ossrflow.store import ContentStore

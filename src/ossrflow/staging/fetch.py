@@ -25,10 +25,10 @@ from urllib.request import url2pathname
 
 import httpx
 
-from ossrflow.cart import CartItem, parse_zenodo_ref
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, ServiceError, UnsafeValue
-from ossrflow.formats import format_for_name
 from ossrflow.integrity import Checksum, hash_file, parse_checksum, verify_checksum
+from ossrflow.staging.cart import CartItem, parse_zenodo_ref
+from ossrflow.staging.formats import format_for_name
 from ossrflow.staging.rucio import ReplicaFile, RucioClient, list_did_files, parse_did
 from ossrflow.store import ContentStore
 from ossrflow.transfer import ProgressCallback

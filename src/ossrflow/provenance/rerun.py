@@ -1,0 +1,336 @@
+"""Rerun a recorded run from its crate alone, verify every output, and compare two records.
+
+:func:`rerun` goes in this order, and refuses (exit 2) before anything runs:
+
+1. the crate is checked (:func:`ossrflow.provenance.record.load_record`: no missing or changed file);
+2. every pinned entry is resolved again in its registry: same record, same version, same files
+   with the same checksums (:func:`verify_entries`);
+3. every input file is staged again and must have its recorded sha256 (:func:`stage_inputs`):
+   from where the run read it, else the crate's copy, else the source its lock pins (downloaded
+   into the content store, verified); a file that is still where it was but changed is refused;
+4. the packed workflow runs with the new job order (any profile: local, Slurm, HTCondor);
+5. the new run is recorded (its crate names the run it reruns and the tolerance rules used),
+   and :func:`verify_outputs` compares every output file with the record.
+
+:func:`verify_outputs` and :func:`diff_records` live in :mod:`ossrflow.provenance.compare` and are
+re-exported here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ossrflow.compose.lock import LOCK_NAME, EntryPin, Lock
+from ossrflow.errors import (
+    ChecksumMismatch,
+    InputError,
+    NotFound,
+    OssrflowError,
+    WorkflowFailed,
+)
+from ossrflow.integrity import atomic_write, hash_file
+from ossrflow.provenance.compare import (
+    Difference,
+    Verification,
+    VerifiedOutput,
+    diff_records,
+    verify_outputs,
+)
+from ossrflow.provenance.model import JOB_REQUIREMENTS, RecordedFile, RunRecord, Tolerance
+from ossrflow.provenance.record import load_record, record_run
+from ossrflow.provenance.scan import local_path, walk_files
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ossrflow.config import Settings
+    from ossrflow.registry import SoftwareRecord
+    from ossrflow.run.execute import Progress
+    from ossrflow.run.profiles import Profile
+
+__all__ = [
+    "Difference",
+    "RerunResult",
+    "Verification",
+    "VerifiedOutput",
+    "diff_records",
+    "rerun",
+    "stage_inputs",
+    "verify_entries",
+    "verify_outputs",
+]
+
+RERUN_DIR = "rerun"
+RESULTS_DIR = "results"
+_DROP = ("path", "dirname", "nameroot", "nameext")
+
+
+@dataclass(frozen=True)
+class RerunResult:
+    """The record rerun, the new record, and how their outputs compare."""
+
+    record: RunRecord
+    new: RunRecord
+    verification: Verification
+    run_dir: Path
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+
+def _entry_problem(pin: EntryPin, record: SoftwareRecord) -> str | None:
+    files = {f.key: f.checksum for f in record.files}
+    if record.id != pin.record_id:
+        return f"resolves to record {record.id}, the record pins {pin.record_id}"
+    if record.version != pin.version:
+        return f"is now version {record.version}, the record pins {pin.version}"
+    for key in sorted(set(files) | set(pin.files)):
+        if files.get(key) != pin.files.get(key):
+            now, then = files.get(key, "absent"), pin.files.get(key, "absent")
+            return f"file {key!r} is {now}, the record pins {then}"
+    return None
+
+
+def verify_entries(
+    lock: Lock, settings: Settings, *, source: str, client: httpx.Client | None = None
+) -> None:
+    """Resolve every pinned entry again; raise :class:`ChecksumMismatch` on any change."""
+    from ossrflow.registry.entry import get_entry
+
+    for alias, pin in sorted(lock.entries.items()):
+        try:
+            entry = get_entry(
+                pin.record_id, replace(settings, registry=pin.registry), client=client
+            )
+        except OssrflowError as exc:
+            exc.problem = f"entries.{alias}: record {pin.record_id}: {exc.problem}"
+            raise
+        if problem := _entry_problem(pin, entry.record):
+            raise ChecksumMismatch(
+                f"entries.{alias}: {pin.registry} {problem}",
+                source=source,
+                hint="the registry no longer serves the software of the run; "
+                "a rerun needs the same records",
+            )
+
+
+# --- inputs ----------------------------------------------------------------------------------
+
+
+def _same_bytes(path: Path, item: RecordedFile) -> bool:
+    return path.is_file() and hash_file(path)["sha256"] == item.sha256
+
+
+def _pinned_source(lock: Lock | None, item: RecordedFile) -> str | None:
+    """A remote location the lock pins for these bytes (URL, ``zenodo:``, Rucio DID)."""
+    for pin in lock.inputs.values() if lock else ():
+        for pinned in pin.files:
+            remote = local_path(pinned.location) is None and ":" in pinned.location
+            if remote and pinned.sha256 == item.sha256:
+                return pinned.location
+    return None
+
+
+def _fetch_pinned(location: str, item: RecordedFile, settings: Settings, source: str) -> Path:
+    """Stage a pinned remote file into the content store, verified against its sha256."""
+    from ossrflow.registry import open_registry
+    from ossrflow.staging import stage
+    from ossrflow.staging.cart import parse_cart
+    from ossrflow.store import ContentStore
+    from ossrflow.transfer import make_client
+
+    name = item.label.rsplit("/", 1)[-1]
+    entry = {"location": location, "name": name, "checksum": f"sha256:{item.sha256}"}
+    items = parse_cart({"items": [entry]}, source=source)
+    store = ContentStore(settings.cache_dir / "store")
+    with make_client(timeout=settings.timeout, retries=settings.retries) as client:
+        registry = open_registry(settings) if items[0].kind == "zenodo" else None
+        rucio = None
+        if items[0].kind == "rucio":
+            from ossrflow.staging.rucio import connect_rucio
+
+            rucio = connect_rucio()
+        try:
+            staged = stage(items, store, client=client, registry=registry, rucio=rucio)
+        finally:
+            if registry is not None:
+                registry.close()
+    return staged[0].path
+
+
+def _input_path(item: RecordedFile, record: RunRecord, settings: Settings) -> Path:
+    """Where the recorded bytes of one input are now; refuse changed or missing ones."""
+    source = str(record.crate)
+    original = local_path(item.location)
+    if original is not None and original.exists():
+        if _same_bytes(original, item):
+            return original
+        raise ChecksumMismatch(
+            f"input {item.label}: {original} changed since the run "
+            f"(sha256 {hash_file(original)['sha256'][:16]}…, the record has {item.sha256[:16]}…)",
+            source=source,
+            hint="restore the file, or move it away to use the crate's copy or the pinned source",
+        )
+    if item.copy is not None and _same_bytes(record.crate / item.copy, item):
+        return record.crate / item.copy
+    if (pinned := _pinned_source(record.lock, item)) is not None:
+        return _fetch_pinned(pinned, item, settings, source)
+    raise NotFound(
+        f"input {item.label} is gone from {item.location} and the crate has no copy of it",
+        source=source,
+        hint="put the file back where the record says, with the same bytes",
+    )
+
+
+def _check_directory(obj: Mapping[str, Any], record: RunRecord) -> None:
+    prefix = str(obj.get("location", "")).rstrip("/") + "/"
+    members = [f for f in record.inputs if f.location.startswith(prefix)]
+    for item in members:
+        path = local_path(item.location)
+        if path is None or not _same_bytes(path, item):
+            raise ChecksumMismatch(
+                f"input {item.label}: the folder's file is missing or changed since the run",
+                source=str(record.crate),
+                hint="restore the folder with the recorded files",
+            )
+
+
+def _restage(value: Any, record: RunRecord, found: Mapping[str, Path]) -> Any:
+    """The job value with every File pointing at its verified bytes."""
+    if isinstance(value, Mapping) and value.get("class") == "File":
+        new = {k: v for k, v in value.items() if k not in _DROP}
+        location = str(value.get("location", ""))
+        if location in found:
+            new["location"] = found[location].absolute().as_uri()
+        if value.get("secondaryFiles"):
+            new["secondaryFiles"] = [_restage(v, record, found) for v in value["secondaryFiles"]]
+        return new
+    if isinstance(value, Mapping) and value.get("class") == "Directory":
+        _check_directory(value, record)
+        return dict(value)
+    if isinstance(value, Mapping):
+        return {k: _restage(v, record, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restage(v, record, found) for v in value]
+    return value
+
+
+def stage_inputs(record: RunRecord, settings: Settings) -> dict[str, Any]:
+    """The recorded job order with every input file staged again and verified (see step 3)."""
+    found: dict[str, Path] = {}
+    for item in record.inputs:
+        if item.location not in found and not _inside_directory(item, record.job):
+            found[item.location] = _input_path(item, record, settings)
+    staged = {
+        name: value if name == JOB_REQUIREMENTS else _restage(value, record, found)
+        for name, value in record.job.items()
+    }
+    return staged
+
+
+def _inside_directory(item: RecordedFile, job: Mapping[str, Any]) -> bool:
+    """True for a file recorded as a member of a Directory input (checked with its folder)."""
+    for _, obj in walk_files(job.get(item.param), item.param):
+        if obj.get("class") == "Directory":
+            prefix = str(obj.get("location", "")).rstrip("/") + "/"
+            if item.location.startswith(prefix):
+                return True
+    return False
+
+
+# --- rerun -------------------------------------------------------------------------------------
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _prepare(record: RunRecord, run_dir: Path, job: Mapping[str, Any]) -> tuple[Path, Path]:
+    """The packed workflow and the new job order, written into ``run_dir/rerun/``."""
+    folder = run_dir / RERUN_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    workflow = folder / "workflow.cwl"
+    shutil.copyfile(record.workflow, workflow)
+    job_path = atomic_write(folder / "job.json", json.dumps(job, indent=1, sort_keys=True) + "\n")
+    return workflow, job_path
+
+
+def _run(
+    workflow: Path,
+    job: Path,
+    run_dir: Path,
+    profile: Profile,
+    jobs: int | None,
+    progress: Callable[[Progress], None] | None,
+) -> tuple[dict[str, Any] | None, WorkflowFailed | None]:
+    """Run through Snakemake; a failed step is returned, so that the run is recorded first."""
+    from ossrflow.run.execute import RunOptions, run_workflow
+
+    try:
+        result = run_workflow(
+            str(workflow),
+            str(job),
+            run_dir=run_dir,
+            outdir=run_dir / RESULTS_DIR,
+            options=RunOptions(profile, jobs=jobs),
+            progress=progress,
+        )
+    except WorkflowFailed as exc:
+        return None, exc
+    return result.outputs, None
+
+
+def rerun(
+    record: RunRecord,
+    *,
+    profile: Profile,
+    run_dir: Path,
+    settings: Settings,
+    tolerance: Sequence[Tolerance] = (),
+    jobs: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    client: httpx.Client | None = None,
+) -> RerunResult:
+    """Rerun ``record`` in ``run_dir`` with ``profile`` and verify its outputs (module docstring).
+
+    Raises :class:`InputError` (exit 2) before running when an entry or input changed,
+    :class:`WorkflowFailed` (exit 1, after recording the failed run) when a step fails.
+    The caller decides what a failed :class:`Verification` means (the CLI exits 4).
+    """
+    run_dir = run_dir.resolve()
+    if (run_dir / "provenance").exists() or (run_dir / "Snakefile").exists():
+        raise InputError(
+            "the rerun folder already holds a run",
+            source=str(run_dir),
+            hint="give --run-dir a new folder",
+        )
+    if record.lock is not None:
+        verify_entries(record.lock, settings, source=str(record.crate / LOCK_NAME), client=client)
+    job = stage_inputs(record, settings)
+    workflow, job_path = _prepare(record, run_dir, job)
+    started = _now()
+    outputs, failure = _run(workflow, job_path, run_dir, profile, jobs, progress)
+    crate = record_run(
+        run_dir,
+        workflow=workflow,
+        job=job_path,
+        lock=record.crate / LOCK_NAME if record.lock is not None else None,
+        profile=profile,
+        started=started,
+        ended=_now(),
+        exit_state="completed" if failure is None else "failed",
+        outputs=outputs,
+        error=str(failure) if failure else None,
+        tolerance=tolerance,
+        rerun_of=record.run_id,
+    )
+    if failure is not None:
+        raise failure
+    new = load_record(crate)
+    return RerunResult(record, new, verify_outputs(record, new), run_dir)

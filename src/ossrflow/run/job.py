@@ -1,0 +1,370 @@
+"""One Snakemake job's action: ``python -m ossrflow.run.job run|split|gather|collect KEY [I]``.
+
+Run inside the run directory. ``run`` computes a node's input object from the upstream output
+objects (``steps/<dep>/cwl.output.json``), runs the step's tool with cwltool in this process and
+writes the node's output object last, atomically: a job killed half-way leaves no
+``cwl.output.json``, so Snakemake never takes it as done. ``split`` counts the elements of a
+scatter whose arrays come from earlier steps (a Snakemake checkpoint); ``gather`` joins element
+output objects into the step's arrays and needs no cwltool; ``collect`` does it for a scatter
+whose elements ran as precomputed commands (:mod:`ossrflow.run.batches`), letting cwltool collect
+each element's outputs first.
+
+Exit status: 0 done, 1 the step failed, 33 unsupported CWL feature, 2 bad plan or run dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ossrflow.containers.images import load_pins, pinned_requirement
+from ossrflow.cwl.inputs import (
+    ScatterShape,
+    collect_workflow_outputs,
+    evaluate_step_inputs,
+    find_step,
+    gather_step_inputs,
+    index_parameters,
+    scatter_element,
+    scatter_shape,
+    step_job_order,
+    workflow_state,
+)
+from ossrflow.cwl.load import (
+    cwl_errors,
+    load_process,
+    pin_docker_requirements,
+    quiet_cwltool,
+    runtime_context,
+)
+from ossrflow.cwl.values import parse_json
+from ossrflow.errors import OssrflowError, WorkflowFailed
+from ossrflow.integrity import atomic_write
+from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, parse_plan, split_path
+
+if TYPE_CHECKING:
+    from cwltool.context import RuntimeContext
+    from cwltool.process import Process
+
+__all__ = ["collect_node", "gather_node", "main", "run_node", "split_node"]
+
+PLAN_FILE = "plan.json"
+CACHE_DIR = ".ossrflow"
+SHIM_DIR = ".ossrflow/bin"
+
+
+@dataclass
+class _Job:
+    """One node of a plan with its cwltool objects loaded."""
+
+    run_dir: Path
+    plan: Plan
+    node: Node
+    root: Process
+
+    @classmethod
+    def load(cls, run_dir: Path, key: str) -> _Job:
+        plan = read_plan(run_dir)
+        root = load_process(plan.uri, run_dir / CACHE_DIR)
+        for requirement in plan.job_requirements:
+            root.requirements.append(requirement)
+        if plan.engine != "none":
+            _pin_images(run_dir, root)
+        return cls(run_dir, plan, plan.node(key), root)
+
+    def upstream(self) -> dict[str, dict[str, Any]]:
+        """Output objects of the nodes this node reads."""
+        return {dep: read_output(self.run_dir, dep) for dep in self.node.deps}
+
+    def state(self) -> dict[str, Any]:
+        return workflow_state(self.node.sources, self.upstream(), index_parameters(self.root))
+
+    def context(self, workdir: Path, **overrides: Any) -> RuntimeContext:
+        from cwltool.mutation import MutationManager
+
+        context = runtime_context(self.plan.basedir, workdir, engine=self.plan.engine, **overrides)
+        context.mutation_manager = MutationManager()
+        context.workflow_eval_lock = threading.Condition(threading.RLock())
+        return context
+
+
+def _pin_images(run_dir: Path, root: Process) -> None:
+    """Make cwltool run the images the submit host pinned (by digest), nothing else."""
+    _, images = load_pins(run_dir)
+    pin_docker_requirements(root, {i.key: pinned_requirement(i.image) for i in images})
+
+
+def read_plan(run_dir: Path) -> Plan:
+    """The plan of a run directory."""
+    path = run_dir / PLAN_FILE
+    return parse_plan(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def read_output(run_dir: Path, key: str, element: int | None = None) -> dict[str, Any]:
+    """A node's (or scatter element's) output object."""
+    text = (run_dir / node_output(key, element)).read_text(encoding="utf-8")
+    data = parse_json(text, yaml_floats=key == INPUTS)
+    if not isinstance(data, dict):
+        raise WorkflowFailed("output object is not a mapping", source=node_output(key, element))
+    return data
+
+
+def write_output(run_dir: Path, key: str, element: int | None, value: Any) -> None:
+    """Write an output object atomically; it is the job's completion marker."""
+    text = json.dumps(value, indent=1, sort_keys=True, default=str) + "\n"
+    atomic_write(run_dir / node_output(key, element), text)
+
+
+def run_node(run_dir: Path, key: str, element: int | None = None) -> None:
+    """Run one job of node ``key`` (element ``element`` when scattered)."""
+    job = _Job.load(run_dir, key)
+    kind = job.node.kind
+    with cwl_errors(job.node.label or key):
+        if kind == "tool":
+            outputs = _run_root_tool(job)
+        elif kind == "step":
+            outputs = _run_step(job, element)
+        elif kind == "enter":
+            outputs = _enter_subworkflow(job)
+        elif kind == "exit":
+            outputs = _exit_workflow(job)
+        else:
+            raise WorkflowFailed(f"node kind {kind!r} has no job", source=key)
+    write_output(run_dir, key, element, outputs)
+
+
+def _fresh_workdir(path: Path) -> Path:
+    """Remove what an interrupted attempt left and return the empty folder."""
+    for name in ("out", "work"):
+        shutil.rmtree(path / name, ignore_errors=True)
+    for name in ("out", "work/tmp", "work/out", "work/stage"):
+        (path / name).mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _run_root_tool(job: _Job) -> dict[str, Any]:
+    inputs = read_output(job.run_dir, INPUTS)
+    where = _fresh_workdir(job.run_dir / element_dir(job.node.key, None))
+    context = job.context(where / "work", toplevel=True)
+    outputs = execute_process(job.root, inputs, context, where / "out", job.node.label)
+    shutil.rmtree(where / "work", ignore_errors=True)
+    return outputs
+
+
+def _run_step(job: _Job, element: int | None) -> dict[str, Any]:
+    workflow, step = find_step(job.root, job.node.target)
+    inputs = gather_step_inputs(workflow, step, job.state())
+    if inputs is None:
+        raise WorkflowFailed("an upstream output object is missing", source=job.node.key)
+    shape = scatter_shape(step, inputs)
+    if shape is not None:
+        if element is None or not 0 <= element < shape.count:
+            raise WorkflowFailed(f"element {element} is not in 0..{shape.count - 1}")
+        inputs = scatter_element(inputs, shape, element)
+    where = _fresh_workdir(job.run_dir / element_dir(job.node.key, element))
+    context = job.context(where / "work")
+    evaluated = evaluate_step_inputs(workflow, step, inputs, context)
+    names = _output_names(step)
+    if evaluated is None:
+        return dict.fromkeys(names)
+    order = step_job_order(step, evaluated)
+    produced = execute_process(step.embedded_tool, order, context, where / "out", job.node.label)
+    shutil.rmtree(where / "work", ignore_errors=True)
+    missing = [name for name in names if name not in produced]
+    if missing:
+        raise WorkflowFailed(
+            f"the tool did not produce {', '.join(missing)}", source=job.node.label
+        )
+    return {name: produced[name] for name in names}
+
+
+def _output_names(step: Any) -> list[str]:
+    from cwltool.process import shortname
+
+    return [shortname(out["id"]) for out in step.tool["outputs"]]
+
+
+def _enter_subworkflow(job: _Job) -> dict[str, Any]:
+    workflow, step = find_step(job.root, job.node.target)
+    inputs = gather_step_inputs(workflow, step, job.state())
+    if inputs is None:
+        raise WorkflowFailed("an upstream output object is missing", source=job.node.key)
+    context = job.context(_fresh_workdir(job.run_dir / element_dir(job.node.key, None)) / "work")
+    evaluated = evaluate_step_inputs(workflow, step, inputs, context)
+    order = step_job_order(step, evaluated or {})
+    builder = step.embedded_tool._init_job(order, context)
+    return dict(builder.job)
+
+
+def _exit_workflow(job: _Job) -> dict[str, Any]:
+    workflow = job.root
+    if job.node.target:
+        workflow = find_step(job.root, job.node.target)[1].embedded_tool
+    return collect_workflow_outputs(workflow, job.state())
+
+
+def execute_process(
+    process: Process,
+    job_order: dict[str, Any],
+    context: RuntimeContext,
+    outdir: Path,
+    label: str,
+) -> dict[str, Any]:
+    """Run a tool (or a whole subworkflow) with cwltool; its output files end up in ``outdir``."""
+    from cwltool.process import relocateOutputs
+
+    results: list[tuple[Any, str]] = []
+    context = context.copy()
+    is_tool = process.tool["class"] == "CommandLineTool"
+    work_outdir = str(outdir) if is_tool else context.create_outdir()
+    context.outdir = work_outdir
+    output_dirs = {str(outdir), work_outdir}
+    for runnable in process.job(
+        job_order, lambda out, status: results.append((out, status)), context
+    ):
+        if runnable is None:
+            raise WorkflowFailed("the workflow cannot make progress", source=label)
+        if job_outdir := getattr(runnable, "outdir", None):
+            output_dirs.add(str(job_outdir))
+        runnable.run(context)
+    output, status = results[0] if results else (None, "permanentFail")
+    if status != "success" or output is None:
+        raise WorkflowFailed(f"finished with status {status}", source=label)
+    if not is_tool:
+        fs_access = context.make_fs_access("")
+        output = relocateOutputs(
+            output, str(outdir), output_dirs - {str(outdir)}, "move", fs_access
+        )
+    return dict(output)
+
+
+def split_node(run_dir: Path, key: str, max_jobs: int | None = None) -> ScatterShape:
+    """Count the elements of a scatter over earlier steps' outputs; write ``split.json``.
+
+    When the elements' command lines can be computed now, write them as batch scripts (at most
+    ``max_jobs``; one per element when None) and name the batch count in ``split.json``.
+    """
+    from ossrflow.run.batches import BATCHES_FILE, prepare_node
+
+    job = _Job.load(run_dir, key)
+    workflow, step = find_step(job.root, job.node.target)
+    with cwl_errors(job.node.label or key):
+        inputs = gather_step_inputs(workflow, step, job.state())
+        shape = scatter_shape(step, inputs or {})
+    if shape is None:
+        raise WorkflowFailed("the step is not scattered", source=key)
+    document = {"method": shape.method, "lengths": list(shape.lengths), "count": shape.count}
+    (run_dir / element_dir(key, None) / BATCHES_FILE).unlink(missing_ok=True)
+    batches = prepare_node(job.root, job.plan, run_dir, job.node, job.upstream(), max_jobs=max_jobs)
+    if batches is not None:
+        document["batches"] = len(batches.ranges)
+    atomic_write(run_dir / split_path(key), json.dumps(document) + "\n")
+    return shape
+
+
+def collect_node(run_dir: Path, key: str) -> None:
+    """Collect the outputs of a scatter that ran as batches of precomputed commands.
+
+    Writes each element's output object, then the step's gathered one (its completion marker).
+    """
+    from ossrflow.run.batches import collect_elements
+
+    job = _Job.load(run_dir, key)
+    elements = collect_elements(job.plan, job.root, run_dir, job.node, job.upstream())
+    for index, outputs in enumerate(elements):
+        path = run_dir / node_output(key, index)
+        part = path.with_name(path.name + ".part")
+        part.write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        part.replace(path)
+    shape = job.node.shape or read_split(run_dir, key)
+    gather_node(run_dir, key, shape, job.node.outputs, elements)
+
+
+def gather_node(
+    run_dir: Path,
+    key: str,
+    shape: ScatterShape,
+    names: Sequence[str],
+    elements: Sequence[dict[str, Any]] | None = None,
+) -> None:
+    """Join the element output objects of a scattered node into its output arrays."""
+    if elements is None:
+        elements = [read_output(run_dir, key, index) for index in range(shape.count)]
+    gathered = {name: _nest([e.get(name) for e in elements], shape.dims) for name in names}
+    write_output(run_dir, key, None, gathered)
+
+
+def _nest(values: list[Any], dims: Sequence[int]) -> list[Any]:
+    if len(dims) <= 1:
+        return values
+    size = len(values) // dims[0] if dims[0] else 0
+    return [_nest(values[i * size : (i + 1) * size], dims[1:]) for i in range(dims[0])]
+
+
+def _split_in_batches(run_dir: Path, key: str) -> bool:
+    """Whether a checkpointed scatter's elements ran as batches (see :func:`split_node`)."""
+    path = run_dir / split_path(key)
+    return path.is_file() and "batches" in json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_split(run_dir: Path, key: str) -> ScatterShape:
+    """The shape a ``split`` job wrote."""
+    data = json.loads((run_dir / split_path(key)).read_text(encoding="utf-8"))
+    return ScatterShape(data["method"], (), tuple(data["lengths"]))
+
+
+def _drop_shims(run_dir: Path) -> None:
+    """Tools see the PATH the user had, without the helper folder ossrflow gave Snakemake."""
+    shim = str(run_dir / SHIM_DIR)
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join(p for p in path if p != shim)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ossrflow.run.job", description=__doc__)
+    parser.add_argument("action", choices=["run", "split", "gather", "collect"])
+    parser.add_argument("key")
+    parser.add_argument("element", nargs="?", type=int)
+    parser.add_argument("--run-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--max-jobs", type=int, help="split: at most this many batch jobs")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of one job; the exit status tells Snakemake whether it succeeded."""
+    args = _parser().parse_args(argv)
+    quiet_cwltool(logging.INFO if args.verbose else logging.WARNING)
+    run_dir = args.run_dir.resolve()
+    _drop_shims(run_dir)
+    try:
+        if args.action == "run":
+            run_node(run_dir, args.key, args.element)
+        elif args.action == "split":
+            split_node(run_dir, args.key, args.max_jobs)
+        elif args.action == "collect" or _split_in_batches(run_dir, args.key):
+            collect_node(run_dir, args.key)
+        else:
+            node = read_plan(run_dir).node(args.key)
+            shape = node.shape or read_split(run_dir, args.key)
+            gather_node(run_dir, args.key, shape, node.outputs)
+    except OssrflowError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201 - the job's log is its stderr
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)  # noqa: T201
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
