@@ -1,7 +1,7 @@
 """Summarise the cProfile dumps of ``scatter.py --profile-python`` (one file per process).
 
 The dumps come from ``profiling/sitecustomize.py``: ``<program>-<pid>.prof``. They are grouped by
-program (ossrflow, snakemake, jobrunner, ...) and summed within a group.
+program (ossrflow, snakemake, job, ...) and summed within a group.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _top(entries: dict[_Label, _Entry], cumulative: bool, top: int, root: Path) 
 
 
 def summarize_profiles(folder: Path, top: int, root: Path) -> str:
-    """Per program (ossrflow, snakemake, jobrunner, ...): processes, seconds, top functions.
+    """Per program (ossrflow, snakemake, job, ...): processes, seconds, top functions.
 
     Functions are ranked by self time (``tottime``) and by time including callees (``cumtime``),
     summed over every process of the program. cProfile counts wall time: time a function spends

@@ -21,7 +21,7 @@ PROFILE_DIR_VARIABLE = "OSSRFLOW_BENCH_PROFILE_DIR"
 
 
 def _program() -> str:
-    """``ossrflow``, ``snakemake``, ``jobrunner``, ...: the stem of ``sys.argv[0]`` at exit."""
+    """``ossrflow``, ``snakemake``, ``job`` (ossrflow.run.job), ...: the stem of ``sys.argv[0]`` at exit."""
     stem = Path(sys.argv[0]).stem if sys.argv and sys.argv[0] else "python"
     return re.sub(r"[^A-Za-z0-9_.]", "_", stem) or "python"
 

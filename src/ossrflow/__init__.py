@@ -33,87 +33,106 @@ _EXPORTS: dict[str, str] = {
     "VerificationFailed": "ossrflow.errors",
     "WorkflowFailed": "ossrflow.errors",
     "EnvVars": "ossrflow.config",
-    "Settings": "ossrflow.config",
     "resolve_settings": "ossrflow.config",
+    "Settings": "ossrflow.config",
+    "ContentStore": "ossrflow.store",
+    "open_registry": "ossrflow.registry",
+    "Registry": "ossrflow.registry",
+    "parse_record": "ossrflow.registry.model",
     "RecordFile": "ossrflow.registry.model",
     "SearchResults": "ossrflow.registry.model",
     "SoftwareRecord": "ossrflow.registry.model",
-    "parse_record": "ossrflow.registry.model",
-    "Ref": "ossrflow.registry.refs",
     "parse_ref": "ossrflow.registry.refs",
-    "Registry": "ossrflow.registry",
-    "open_registry": "ossrflow.registry",
+    "Ref": "ossrflow.registry.refs",
     "Entry": "ossrflow.registry.entry",
     "get_entry": "ossrflow.registry.entry",
     "Codemeta": "ossrflow.registry.codemeta",
-    "Person": "ossrflow.registry.codemeta",
-    "Requirement": "ossrflow.registry.codemeta",
     "load_codemeta": "ossrflow.registry.codemeta",
     "parse_codemeta": "ossrflow.registry.codemeta",
-    "ToolSpec": "ossrflow.tools.interface",
+    "Person": "ossrflow.registry.codemeta",
+    "Requirement": "ossrflow.registry.codemeta",
     "load_interface": "ossrflow.tools.interface",
     "load_shipped_cwl": "ossrflow.tools.interface",
+    "ToolSpec": "ossrflow.tools.interface",
     "verify_cwl": "ossrflow.tools.interface",
     "Conversion": "ossrflow.tools.cwlgen",
-    "GeneratedTool": "ossrflow.tools.cwlgen",
     "generate_entry_tool": "ossrflow.tools.cwlgen",
     "generate_registry_tools": "ossrflow.tools.cwlgen",
     "generate_tool": "ossrflow.tools.cwlgen",
-    "load_crosswalk": "ossrflow.tools.crosswalk",
+    "GeneratedTool": "ossrflow.tools.cwlgen",
     "render_tool": "ossrflow.tools.cwlgen",
+    "tool_document": "ossrflow.tools.cwlgen",
     "write_tool": "ossrflow.tools.cwlgen",
+    "load_crosswalk": "ossrflow.tools.crosswalk",
     "draft_interface": "ossrflow.tools.interface_draft",
     "write_interface_draft": "ossrflow.tools.interface_draft",
+    "containerize_entry": "ossrflow.tools.containerize",
+    "docker_requirement": "ossrflow.tools.containerize",
+    "ImageRecord": "ossrflow.tools.containerize",
+    "load_image_record": "ossrflow.tools.containerize",
     "CartItem": "ossrflow.staging.cart",
     "load_cart": "ossrflow.staging.cart",
     "parse_cart": "ossrflow.staging.cart",
-    "ContentStore": "ossrflow.store",
-    "StagedInput": "ossrflow.staging",
     "stage": "ossrflow.staging",
+    "stage_items": "ossrflow.staging",
+    "StagedInput": "ossrflow.staging",
     "write_job_inputs": "ossrflow.staging",
     "connect_rucio": "ossrflow.staging.rucio",
+    "is_cwl_document": "ossrflow.cwl.load",
+    "quiet_cwltool": "ossrflow.cwl.load",
+    "detect_engines": "ossrflow.containers.engines",
+    "Engine": "ossrflow.containers.engines",
+    "get_engine": "ossrflow.containers.engines",
+    "job_mounts": "ossrflow.containers.engines",
+    "Mount": "ossrflow.containers.engines",
+    "render_run_command": "ossrflow.containers.engines",
+    "convert_for_apptainer": "ossrflow.containers.images",
+    "PinnedImage": "ossrflow.containers.images",
+    "resolve_image": "ossrflow.containers.images",
     "Definition": "ossrflow.compose.definition",
-    "load_definition": "ossrflow.compose.definition",
-    "Lock": "ossrflow.compose.lock",
+    "load_definition": "ossrflow.compose.definition_reader",
     "default_lock_path": "ossrflow.compose.lock",
     "load_lock": "ossrflow.compose.lock",
+    "Lock": "ossrflow.compose.lock",
+    "lock_changes": "ossrflow.compose.lock",
+    "lock_json": "ossrflow.compose.lock",
     "write_lock": "ossrflow.compose.lock",
+    "compose_definition": "ossrflow.compose.composition",
+    "compose_workflow": "ossrflow.compose.composition",
     "ComposedWorkflow": "ossrflow.compose.composition",
     "Composition": "ossrflow.compose.composition",
-    "compose_workflow": "ossrflow.compose.composition",
+    "lock_definition": "ossrflow.compose.composition",
     "plan_composition": "ossrflow.compose.composition",
+    "Relock": "ossrflow.compose.composition",
     "Candidate": "ossrflow.compose.match",
     "match_data_items": "ossrflow.compose.match",
     "match_entries": "ossrflow.compose.match",
-    "Engine": "ossrflow.containers.engines",
-    "Mount": "ossrflow.containers.engines",
-    "detect_engines": "ossrflow.containers.engines",
-    "get_engine": "ossrflow.containers.engines",
-    "job_mounts": "ossrflow.containers.engines",
-    "render_run_command": "ossrflow.containers.engines",
-    "PinnedImage": "ossrflow.containers.images",
-    "convert_for_apptainer": "ossrflow.containers.images",
-    "resolve_image": "ossrflow.containers.images",
-    "Profile": "ossrflow.run.profiles",
+    "BUILTIN_PROFILES": "ossrflow.run.profiles",
     "load_profile": "ossrflow.run.profiles",
-    "Progress": "ossrflow.run.execute",
-    "RunOptions": "ossrflow.run.execute",
-    "RunResult": "ossrflow.run.execute",
+    "Profile": "ossrflow.run.profiles",
+    "RunOptions": "ossrflow.run.options",
+    "Progress": "ossrflow.run.snakemake",
     "render_dry_run": "ossrflow.run.execute",
     "run_workflow": "ossrflow.run.execute",
-    "ImageRecord": "ossrflow.tools.containerize",
-    "containerize_entry": "ossrflow.tools.containerize",
-    "docker_requirement": "ossrflow.tools.containerize",
-    "load_image_record": "ossrflow.tools.containerize",
-    "RunRecord": "ossrflow.provenance.record",
-    "Tolerance": "ossrflow.provenance.record",
+    "RunResult": "ossrflow.run.execute",
+    "default_run_dir": "ossrflow.run.rundir",
+    "parse_tolerance": "ossrflow.provenance.model",
+    "RunRecord": "ossrflow.provenance.model",
+    "Tolerance": "ossrflow.provenance.model",
     "load_record": "ossrflow.provenance.record",
-    "parse_tolerance": "ossrflow.provenance.record",
     "record_run": "ossrflow.provenance.record",
+    "prepare_target": "ossrflow.provenance.runs",
+    "RecordedRun": "ossrflow.provenance.runs",
+    "run_and_record": "ossrflow.provenance.runs",
+    "RunTarget": "ossrflow.provenance.runs",
+    "diff_records": "ossrflow.provenance.compare",
+    "Difference": "ossrflow.provenance.compare",
+    "Verification": "ossrflow.provenance.compare",
+    "verify_outputs": "ossrflow.provenance.compare",
+    "default_rerun_dir": "ossrflow.provenance.rerun",
+    "recorded_profile": "ossrflow.provenance.rerun",
+    "rerun": "ossrflow.provenance.rerun",
     "RerunResult": "ossrflow.provenance.rerun",
-    "Verification": "ossrflow.provenance.rerun",
-    "diff_records": "ossrflow.provenance.rerun",
-    "verify_outputs": "ossrflow.provenance.rerun",
 }
 
 __all__ = ["__version__", *sorted(_EXPORTS)]
@@ -121,18 +140,25 @@ __all__ = ["__version__", *sorted(_EXPORTS)]
 if TYPE_CHECKING:
     from ossrflow.compose.composition import ComposedWorkflow as ComposedWorkflow
     from ossrflow.compose.composition import Composition as Composition
+    from ossrflow.compose.composition import Relock as Relock
+    from ossrflow.compose.composition import compose_definition as compose_definition
     from ossrflow.compose.composition import compose_workflow as compose_workflow
+    from ossrflow.compose.composition import lock_definition as lock_definition
     from ossrflow.compose.composition import plan_composition as plan_composition
     from ossrflow.compose.definition import Definition as Definition
-    from ossrflow.compose.definition import load_definition as load_definition
+    from ossrflow.compose.definition_reader import load_definition as load_definition
     from ossrflow.compose.lock import Lock as Lock
     from ossrflow.compose.lock import default_lock_path as default_lock_path
     from ossrflow.compose.lock import load_lock as load_lock
+    from ossrflow.compose.lock import lock_changes as lock_changes
+    from ossrflow.compose.lock import lock_json as lock_json
     from ossrflow.compose.lock import write_lock as write_lock
     from ossrflow.compose.match import Candidate as Candidate
     from ossrflow.compose.match import match_data_items as match_data_items
     from ossrflow.compose.match import match_entries as match_entries
-    from ossrflow.config import EnvVars, Settings, resolve_settings
+    from ossrflow.config import EnvVars as EnvVars
+    from ossrflow.config import Settings as Settings
+    from ossrflow.config import resolve_settings as resolve_settings
     from ossrflow.containers.engines import Engine as Engine
     from ossrflow.containers.engines import Mount as Mount
     from ossrflow.containers.engines import detect_engines as detect_engines
@@ -142,26 +168,34 @@ if TYPE_CHECKING:
     from ossrflow.containers.images import PinnedImage as PinnedImage
     from ossrflow.containers.images import convert_for_apptainer as convert_for_apptainer
     from ossrflow.containers.images import resolve_image as resolve_image
-    from ossrflow.errors import (
-        ChecksumMismatch,
-        InputError,
-        NotFound,
-        OssrflowError,
-        ServiceError,
-        UnsafeValue,
-        Unsupported,
-        VerificationFailed,
-        WorkflowFailed,
-    )
-    from ossrflow.provenance.record import RunRecord as RunRecord
-    from ossrflow.provenance.record import Tolerance as Tolerance
+    from ossrflow.cwl.load import is_cwl_document as is_cwl_document
+    from ossrflow.cwl.load import quiet_cwltool as quiet_cwltool
+    from ossrflow.errors import ChecksumMismatch as ChecksumMismatch
+    from ossrflow.errors import InputError as InputError
+    from ossrflow.errors import NotFound as NotFound
+    from ossrflow.errors import OssrflowError as OssrflowError
+    from ossrflow.errors import ServiceError as ServiceError
+    from ossrflow.errors import UnsafeValue as UnsafeValue
+    from ossrflow.errors import Unsupported as Unsupported
+    from ossrflow.errors import VerificationFailed as VerificationFailed
+    from ossrflow.errors import WorkflowFailed as WorkflowFailed
+    from ossrflow.provenance.compare import Difference as Difference
+    from ossrflow.provenance.compare import Verification as Verification
+    from ossrflow.provenance.compare import diff_records as diff_records
+    from ossrflow.provenance.compare import verify_outputs as verify_outputs
+    from ossrflow.provenance.model import RunRecord as RunRecord
+    from ossrflow.provenance.model import Tolerance as Tolerance
+    from ossrflow.provenance.model import parse_tolerance as parse_tolerance
     from ossrflow.provenance.record import load_record as load_record
-    from ossrflow.provenance.record import parse_tolerance as parse_tolerance
     from ossrflow.provenance.record import record_run as record_run
     from ossrflow.provenance.rerun import RerunResult as RerunResult
-    from ossrflow.provenance.rerun import Verification as Verification
-    from ossrflow.provenance.rerun import diff_records as diff_records
-    from ossrflow.provenance.rerun import verify_outputs as verify_outputs
+    from ossrflow.provenance.rerun import default_rerun_dir as default_rerun_dir
+    from ossrflow.provenance.rerun import recorded_profile as recorded_profile
+    from ossrflow.provenance.rerun import rerun as rerun
+    from ossrflow.provenance.runs import RecordedRun as RecordedRun
+    from ossrflow.provenance.runs import RunTarget as RunTarget
+    from ossrflow.provenance.runs import prepare_target as prepare_target
+    from ossrflow.provenance.runs import run_and_record as run_and_record
     from ossrflow.registry import Registry as Registry
     from ossrflow.registry import open_registry as open_registry
     from ossrflow.registry.codemeta import Codemeta as Codemeta
@@ -177,15 +211,18 @@ if TYPE_CHECKING:
     from ossrflow.registry.model import parse_record as parse_record
     from ossrflow.registry.refs import Ref as Ref
     from ossrflow.registry.refs import parse_ref as parse_ref
-    from ossrflow.run.execute import Progress as Progress
-    from ossrflow.run.execute import RunOptions as RunOptions
     from ossrflow.run.execute import RunResult as RunResult
     from ossrflow.run.execute import render_dry_run as render_dry_run
     from ossrflow.run.execute import run_workflow as run_workflow
+    from ossrflow.run.options import RunOptions as RunOptions
+    from ossrflow.run.profiles import BUILTIN_PROFILES as BUILTIN_PROFILES
     from ossrflow.run.profiles import Profile as Profile
     from ossrflow.run.profiles import load_profile as load_profile
+    from ossrflow.run.rundir import default_run_dir as default_run_dir
+    from ossrflow.run.snakemake import Progress as Progress
     from ossrflow.staging import StagedInput as StagedInput
     from ossrflow.staging import stage as stage
+    from ossrflow.staging import stage_items as stage_items
     from ossrflow.staging import write_job_inputs as write_job_inputs
     from ossrflow.staging.cart import CartItem as CartItem
     from ossrflow.staging.cart import load_cart as load_cart
@@ -203,6 +240,7 @@ if TYPE_CHECKING:
     from ossrflow.tools.cwlgen import generate_registry_tools as generate_registry_tools
     from ossrflow.tools.cwlgen import generate_tool as generate_tool
     from ossrflow.tools.cwlgen import render_tool as render_tool
+    from ossrflow.tools.cwlgen import tool_document as tool_document
     from ossrflow.tools.cwlgen import write_tool as write_tool
     from ossrflow.tools.interface import ToolSpec as ToolSpec
     from ossrflow.tools.interface import load_interface as load_interface

@@ -78,9 +78,13 @@ class Settings:
     retries: int = field(
         default=4, metadata=_meta(EnvVars.RETRIES, "retries on HTTP 429/5xx, with backoff")
     )
-    profile: str = field(
-        default="local",
-        metadata=_meta(EnvVars.PROFILE, "execution profile: local, slurm, htcondor or a path"),
+    profile: str | None = field(
+        default=None,
+        metadata=_meta(
+            EnvVars.PROFILE,
+            "execution profile: local, slurm, htcondor or a path "
+            "(none chosen: run uses local, rerun the recorded one)",
+        ),
     )
 
     def __post_init__(self) -> None:

@@ -25,7 +25,9 @@ HOSTILE = sorted(DEFINITIONS.glob("hostile_*.yml"))
 
 
 def compose(definition: Path | str, out: Path, *extra: str) -> Run:
-    return run("compose", str(definition), "--registry", f"dir:{REGISTRY}", "-o", str(out), *extra)
+    return run(
+        "compose", str(definition), "--registry", f"dir:{REGISTRY}", "--outdir", str(out), *extra
+    )
 
 
 def expected_error(path: Path) -> str:
@@ -177,7 +179,7 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     result = compose(DEMO / "analysis.yml", target)
     assert result.code == 2
     assert result.stderr.endswith(
-        f"Error: Invalid value for '-o' / '--output': Directory '{target}' is a file.\n"
+        f"Error: Invalid value for '--outdir': Directory '{target}' is a file.\n"
     )
     assert target.read_text() == "keep me"
 
@@ -222,7 +224,12 @@ def test_compose_refuses_an_entry_that_changed_since_the_lock(tmp_path: Path) ->
     interface = registry / "astropy-showtable" / "ossrflow-interface.yml"
     interface.write_text(interface.read_text() + "# edited\n")
     result = run(
-        "compose", str(definition), "--registry", f"dir:{registry}", "-o", str(tmp_path / "run")
+        "compose",
+        str(definition),
+        "--registry",
+        f"dir:{registry}",
+        "--outdir",
+        str(tmp_path / "run"),
     )
     assert result.code == 2
     assert result.stderr.startswith(
@@ -238,7 +245,7 @@ def test_compose_refuses_an_entry_that_changed_since_the_lock(tmp_path: Path) ->
         str(definition),
         "--registry",
         f"dir:{registry}",
-        "-o",
+        "--outdir",
         str(tmp_path / "run"),
         "--no-lock",
     )

@@ -24,7 +24,9 @@ def local_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_build_writes_the_recipe_and_wheels(tmp_path: Path, local_pip: None) -> None:
     make_entry(tmp_path)
     out = tmp_path / "containers"
-    result = run("containerize", f"dir:{tmp_path}/registry/hello", "--no-build", "-o", str(out))
+    result = run(
+        "containerize", f"dir:{tmp_path}/registry/hello", "--no-build", "--outdir", str(out)
+    )
     folder = out / "ossrflow-hello"
     assert (result.code, result.stderr) == (
         0,
@@ -44,7 +46,12 @@ def test_json_output(tmp_path: Path, local_pip: None) -> None:
     make_entry(tmp_path)
     out = tmp_path / "c"
     result = run(
-        "containerize", f"dir:{tmp_path}/registry/hello", "--no-build", "-o", str(out), "--json"
+        "containerize",
+        f"dir:{tmp_path}/registry/hello",
+        "--no-build",
+        "--outdir",
+        str(out),
+        "--json",
     )
     assert result.code == 0
     assert json.loads(result.stdout) == {
@@ -57,7 +64,7 @@ def test_json_output(tmp_path: Path, local_pip: None) -> None:
 def test_bad_version_is_one_located_line_exit_2(tmp_path: Path, local_pip: None) -> None:
     make_entry(tmp_path, {**CODEMETA, "softwareVersion": "master"})
     result = run(
-        "containerize", f"dir:{tmp_path}/registry/hello", "--no-build", "-o", str(tmp_path)
+        "containerize", f"dir:{tmp_path}/registry/hello", "--no-build", "--outdir", str(tmp_path)
     )
     assert (result.code, result.stdout) == (2, "")
     assert result.stderr == (
@@ -68,6 +75,8 @@ def test_bad_version_is_one_located_line_exit_2(tmp_path: Path, local_pip: None)
 
 
 def test_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
-    result = run("containerize", "dir:x", "--engine", "rkt")
+    result = run("containerize", "dir:x", "--container", "rkt")
     assert result.code == 2
-    assert "Invalid value for '--engine': 'rkt' is not one of 'docker', 'podman'." in result.stderr
+    assert (
+        "Invalid value for '--container': 'rkt' is not one of 'docker', 'podman'." in result.stderr
+    )

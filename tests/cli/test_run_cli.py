@@ -15,7 +15,7 @@ from tests.conftest import DATA
 from tests.integration.contract import file_output
 
 CWL = DATA / "cwl"
-RUNNER = [sys.executable, "-c", "from ossrflow.cli.runner import main; main()"]
+RUNNER = [sys.executable, "-c", "from ossrflow.cli.cwl_runner import main; main()"]
 
 
 def invoke(*args: str) -> tuple[int | str | None, str, str]:

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 
 from ossrflow.cli import cli
-from ossrflow.cli.data import ProgressLine
+from ossrflow.cli.common import ProgressLine
 from ossrflow.transfer import Progress
 from tests.support.httpserver import LoopbackServer
 from tests.support.zenodo import ZenodoApp

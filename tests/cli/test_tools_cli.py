@@ -160,7 +160,7 @@ def test_ambiguous_entry_names_candidates_and_the_fix() -> None:
 def test_all_converts_a_folder_registry_and_reports(tmp_path: Path) -> None:
     registry = shutil.copytree(ENTRIES, tmp_path / "registry")
     out = tmp_path / "tools"
-    result = run("cwl", "--all", f"dir:{registry}", "-o", str(out))
+    result = run("cwl", "--all", f"dir:{registry}", "--outdir", str(out))
     assert (result.code, result.stderr) == (2, "")
     assert result.stdout == (
         "entry         result     reason\n"
@@ -182,7 +182,7 @@ def test_all_exits_0_when_every_entry_converts(tmp_path: Path) -> None:
     registry = tmp_path / "registry"
     for name in ("linecount", "gammapy-info"):
         shutil.copytree(ENTRIES / name, registry / name)
-    result = run("cwl", "--all", f"dir:{registry}", "-o", str(tmp_path / "tools"))
+    result = run("cwl", "--all", f"dir:{registry}", "--outdir", str(tmp_path / "tools"))
     assert result.code == 0
     assert result.stdout.splitlines()[1:] == [
         f"gammapy-info  converted  {tmp_path}/tools/gammapy-info.cwl",
@@ -196,7 +196,7 @@ def test_all_needs_an_output_folder() -> None:
     assert result.stderr == (
         "Usage: ossrflow cwl [OPTIONS] REF\n"
         "Try 'ossrflow cwl --help' for help.\n\n"
-        "Error: --all takes -o DIR, and neither --interface nor --tool\n"
+        "Error: --all takes --outdir DIR, and none of -o, --interface, --tool\n"
     )
 
 

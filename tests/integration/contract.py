@@ -9,7 +9,6 @@ step ran as a Slurm job). Every case runs ``ossrflow run``'s code path on real p
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -28,37 +27,6 @@ from ossrflow.run.profiles import OSSRFLOW_FILE, Profile, load_profile
 from tests.conftest import DATA
 
 CWL = DATA / "cwl"
-
-
-def in_ci() -> bool:
-    """CI sets CI=true: there a scheduler that cannot start fails the suite instead of skipping."""
-    return os.environ.get("CI", "").lower() == "true"
-
-
-def unavailable(reason: str) -> None:
-    """Skip with ``reason`` locally; fail in CI."""
-    if in_ci():
-        pytest.fail(f"{reason} (CI=true: a scheduler that cannot start is a failure)")
-    pytest.skip(reason)
-
-
-def start_cluster(script: Path, what: str, timeout: int) -> None:
-    """``bash SCRIPT start`` (a no-op when it runs); where it cannot start, ``unavailable``."""
-    if not script.is_file():
-        unavailable(f"{script} is missing")
-    try:
-        done = subprocess.run(
-            ["bash", str(script), "start"],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        unavailable(f"{script.name} start did not finish within {timeout} s")
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["no message"]
-        unavailable(f"the {what} cannot start: {lines[-1]}")
 
 
 def write_job(folder: Path, name: str, values: dict[str, Any]) -> Path:

@@ -32,15 +32,16 @@ from ossrflow.containers.images import (
     PinnedImage,
     convert_for_apptainer,
     get_image_digest,
-    load_pins,
     resolve_image,
 )
+from ossrflow.containers.pins import load_pins
 from ossrflow.errors import NotFound
 from ossrflow.provenance.model import ContainerImage
 from ossrflow.provenance.record import load_record
-from ossrflow.run.execute import RunOptions, prepare_run, run_snakemake, run_workflow
+from ossrflow.run.execute import RunOptions, prepare_run, run_workflow
 from ossrflow.run.job import read_output
 from ossrflow.run.profiles import load_profile
+from ossrflow.run.snakemake import run_snakemake
 from ossrflow.tools.containerize import containerize_entry, docker_requirement, load_image_record
 from ossrflow.tools.cwlgen import generate_entry_tool, write_tool
 from tests.support.wheels import make_entry, wheelhouse
@@ -505,7 +506,7 @@ def test_demo_runs_its_steps_in_the_image_containerize_built(engine, python_base
     registry = REPO / "workflows" / "registry"
     ossrflow = [sys.executable, "-m", "ossrflow"]
     done = subprocess.run(
-        [*ossrflow, "containerize", f"dir:{registry / 'astropy-fitsheader'}", "--engine",
+        [*ossrflow, "containerize", f"dir:{registry / 'astropy-fitsheader'}", "--container",
          engine.name, "--base", python_base],
         cwd=tmp_path, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip

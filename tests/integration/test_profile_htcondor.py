@@ -25,7 +25,8 @@ from ossrflow.errors import WorkflowFailed
 from ossrflow.run.execute import RunResult
 from ossrflow.run.profiles import Profile, load_profile
 from tests.conftest import REPO
-from tests.integration.contract import CWL, ProfileContract, start_cluster
+from tests.integration.contract import CWL, ProfileContract
+from tests.support.services import start_cluster
 
 pytestmark = pytest.mark.htcondor
 SCRIPT = REPO / "scripts" / "cluster" / "htcondor.sh"

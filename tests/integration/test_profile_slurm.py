@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from ossrflow.provenance.scan import parse_job_ids
-from ossrflow.run.batches import BATCHES_FILE, batch_marker, read_batches
+from ossrflow.run.batches import batch_marker, read_batches
 from ossrflow.run.job import read_plan
 from ossrflow.run.plan import node_output
 from ossrflow.run.profiles import Profile, load_profile
+from ossrflow.run.rundir import BATCHES_FILE
 from tests.conftest import REPO
-from tests.integration.contract import ProfileContract, start_cluster
+from tests.integration.contract import ProfileContract
+from tests.support.services import start_cluster
 
 pytestmark = pytest.mark.slurm
 SCRIPT = REPO / "scripts" / "cluster" / "slurm.sh"

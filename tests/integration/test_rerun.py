@@ -12,21 +12,25 @@ import re
 import shutil
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ossrflow.compose.lock import FilePin, InputPin, Lock, write_lock
 from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch
 from ossrflow.provenance.crate import FORMAL_PARAMETER, PROFILES
 from ossrflow.provenance.model import RecordedFile, RunRecord
-from ossrflow.provenance.record import load_record, record_run
+from ossrflow.provenance.record import load_record
 from ossrflow.provenance.rerun import diff_records, rerun
-from ossrflow.run.execute import RunOptions, run_workflow
+from ossrflow.provenance.runs import run_and_record
+from ossrflow.run.execute import RunOptions
 from ossrflow.run.profiles import Profile, load_profile
+from ossrflow.staging import stage_items
+from ossrflow.staging.cart import parse_cart
 from tests.support.cli import run
+from tests.support.httpserver import LoopbackServer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "provenance"
 
@@ -48,27 +52,20 @@ class Recorded:
         return load_record(self.crate)
 
 
-def _run_and_record(folder: Path, workflow: str, profile: Profile) -> Recorded:
+def _run_and_record(
+    folder: Path, workflow: str, profile: Profile, *, job: str = "job.yml", **options: Any
+) -> Recorded:
     run_dir = folder / "run"
-    started = datetime.now(UTC)
-    result = run_workflow(
-        str(folder / workflow),
-        str(folder / "job.yml"),
-        run_dir=run_dir,
-        outdir=run_dir / "results",
-        options=RunOptions(profile),
+    recorded = run_and_record(
+        folder / workflow, folder / job, run_dir=run_dir, options=RunOptions(profile), **options
     )
-    crate = record_run(
-        run_dir,
-        workflow=folder / workflow,
-        job=folder / "job.yml",
-        profile=profile,
-        started=started,
-        ended=datetime.now(UTC),
-        exit_state="completed",
-        outputs=result.outputs,
-    )
-    return Recorded(folder, run_dir, crate)
+    assert recorded.crate is not None
+    return Recorded(folder, run_dir, recorded.crate)
+
+
+def _without_progress(stderr: str) -> str:
+    """stderr without the job progress lines (``[ossrflow] N/M jobs done, …``)."""
+    return "".join(line for line in stderr.splitlines(True) if not line.startswith("[ossrflow] "))
 
 
 def _copy_data(tmp: Path) -> Path:
@@ -235,6 +232,9 @@ def test_rerun_reproduces_every_output(shout: Recorded, tmp_path: Path, settings
     assert result.verification.summary() == "reproduced 2/2 outputs"
     assert result.new.rerun_of == shout.record.run_id
     assert diff_records(shout.record, result.new) == []
+    same = run("diff", str(shout.run_dir), str(tmp_path / "again"))
+    assert (same.code, same.stderr) == (0, "")
+    assert same.stdout == "no differences: same entries, inputs, workflow, versions and outputs\n"
     assert check_workflow_run_crate(result.new.crate) == []
 
 
@@ -273,7 +273,7 @@ def test_timestamp_output_is_reported_with_exit_4(stamp: Recorded, tmp_path: Pat
         f"first difference: step clock out/stamp.txt: sha256:{step_before.sha256[:16]}… "
         f"({step_before.size} bytes) -> sha256:{step_after.sha256[:16]}… ({step_after.size} bytes)\n"
     )
-    assert result.stderr == (
+    assert _without_progress(result.stderr) == (
         f"error: {again / 'provenance'}: 1 of 2 outputs differ from the record "
         f"(fix: compare the records: ossrflow diff {stamp.crate} {again / 'provenance'})\n"
     )
@@ -386,13 +386,72 @@ def test_diff_names_the_earliest_cause_first(shout: Recorded, stamp: Recorded):
     table = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
-    assert (result.code, result.stderr) == (0, "")
+    assert (result.code, result.stderr) == (
+        4,
+        f"error: {shout.run_dir} {stamp.run_dir}: 2 output file(s) differ between the runs "
+        "(fix: the first difference above names the earliest possible cause)\n",
+    )
     assert result.stdout.splitlines() == [
         f"first difference: workflow packed: {a.workflow_sha256[:16]}… -> "
         f"{b.workflow_sha256[:16]}…",
         "",
         *table,
     ]
+
+
+# --- inputs from their pinned source -----------------------------------------------------------
+
+
+@pytest.fixture
+def pinned(tmp_path: Path, http_server: LoopbackServer) -> Recorded:
+    """shout.cwl run on a file staged from a loopback URL; the lock pins that URL, the crate
+    keeps no copies, and the staged file is then removed: a rerun must fetch the pinned source."""
+    folder = _copy_data(tmp_path)
+    http_server.route("/greeting.txt", body=(folder / "greeting.txt").read_bytes())
+    url = f"{http_server.url}/greeting.txt"
+    items = parse_cart({"items": [{"location": url, "name": "greeting.txt"}]}, source="cart")
+    staged = stage_items(items, Settings(cache_dir=tmp_path / "first-cache"))[0]
+    job = {"text": staged.cwl, "label": "greeting"}
+    (folder / "remote-job.json").write_text(json.dumps(job), encoding="utf-8")
+    pin = FilePin("greeting.txt", url, staged.size, staged.sha256.digest)
+    lock = Lock("x.yml", "0" * 64, inputs={"text": InputPin("files", (pin,))})
+    lock_path = write_lock(lock, folder / "ossrflow.lock.json")
+    recorded = _run_and_record(
+        folder,
+        "shout.cwl",
+        load_profile("local"),
+        job="remote-job.json",
+        lock=lock_path,
+        copy_limit=0,
+    )
+    staged.path.unlink()
+    http_server.requests.clear()
+    return recorded
+
+
+def test_rerun_offline_downloads_nothing(
+    pinned: Recorded, tmp_path: Path, http_server: LoopbackServer
+):
+    again = tmp_path / "again"
+    result = run(
+        "rerun", str(pinned.crate), "--offline", "--run-dir", str(again),
+        "--cache-dir", str(tmp_path / "empty-cache"),
+    )  # fmt: skip
+    assert result.code == 2
+    assert result.stderr.count("\n") == 1
+    assert "not in the store, and --offline forbids downloading it" in result.stderr
+    assert http_server.requests == []
+    assert not (again / "provenance").exists()
+
+
+def test_rerun_fetches_a_pinned_source_when_online(
+    pinned: Recorded, tmp_path: Path, http_server: LoopbackServer
+):
+    settings = Settings(cache_dir=tmp_path / "second-cache")
+    result = rerun(pinned.record, run_dir=tmp_path / "again", settings=settings)
+    assert result.verification.summary() == "reproduced 2/2 outputs"
+    assert [seen.path for seen in http_server.requests] == ["/greeting.txt"]
+    assert http_server.requests[0].headers["accept"] == "*/*"
 
 
 # --- the demo --------------------------------------------------------------------------------
@@ -404,7 +463,7 @@ def test_rerun_of_the_demo_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     import sys
 
     from ossrflow.compose.composition import compose_workflow
-    from ossrflow.compose.definition import load_definition
+    from ossrflow.compose.definition_reader import load_definition
 
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:{__import__('os').environ['PATH']}")
@@ -414,25 +473,15 @@ def test_rerun_of_the_demo_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     )
     profile = load_profile("local")
     run_dir = tmp_path / "demo" / "run"
-    started = datetime.now(UTC)
-    result = run_workflow(
-        str(composed.workflow),
-        str(composed.job),
+    recorded_run = run_and_record(
+        composed.workflow,
+        composed.job,
         run_dir=run_dir,
-        outdir=run_dir / "results",
         options=RunOptions(profile),
-    )
-    crate = record_run(
-        run_dir,
-        workflow=composed.workflow,
-        job=composed.job,
         lock=composed.lock_path,
-        profile=profile,
-        started=started,
-        ended=datetime.now(UTC),
-        exit_state="completed",
-        outputs=result.outputs,
     )
+    assert recorded_run.crate is not None
+    crate = recorded_run.crate
     assert check_workflow_run_crate(crate) == []
     recorded = load_record(crate)
     assert recorded.lock is not None

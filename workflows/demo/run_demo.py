@@ -1,6 +1,6 @@
 """``make demo``: compose the M67 observing-log workflow, run it locally, say where everything is.
 
-1. ``ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry -o demo-run``
+1. ``ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry --outdir demo-run``
    resolves the three astropy entries of ``workflows/registry/``, stages the four exposures of
    ``cart.json`` (checksum-verified) and writes ``demo-run/workflow.cwl``, ``tools/``,
    ``job.yml`` and ``ossrflow.lock.json``.
@@ -71,9 +71,15 @@ def choose_runner(wanted: str) -> str:
 
 def compose(out: Path) -> None:
     command = f"ossrflow compose {DEFINITION.relative_to(REPO)} --registry dir:workflows/registry"
-    print(f"$ {command} -o {out}", flush=True)
+    print(f"$ {command} --outdir {out}", flush=True)
     result = ossrflow(
-        "compose", str(DEFINITION), "--registry", f"dir:{REGISTRY}", "-o", str(out), "--no-lock"
+        "compose",
+        str(DEFINITION),
+        "--registry",
+        f"dir:{REGISTRY}",
+        "--outdir",
+        str(out),
+        "--no-lock",
     )
     if result.returncode != 0:
         sys.exit(result.returncode)

@@ -29,30 +29,30 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Registry",
         [
-            ("search", "ossrflow.cli.registry:search_command"),
-            ("show", "ossrflow.cli.registry:show_command"),
+            ("search", "ossrflow.cli.search:search_command"),
+            ("show", "ossrflow.cli.show:show_command"),
         ],
     ),
     (
         "Tools",
         [
-            ("cwl", "ossrflow.cli.tools:cwl_command"),
-            ("interface", "ossrflow.cli.tools:interface_group"),
+            ("cwl", "ossrflow.cli.cwl:cwl_command"),
+            ("interface", "ossrflow.cli.interface:interface_group"),
             ("match", "ossrflow.cli.match:match_command"),
-            ("containerize", "ossrflow.cli.containers:containerize_command"),
+            ("containerize", "ossrflow.cli.containerize:containerize_command"),
         ],
     ),
-    ("Data", [("stage", "ossrflow.cli.data:stage")]),
+    ("Data", [("stage", "ossrflow.cli.stage:stage_command")]),
     (
         "Workflows",
         [
             ("compose", "ossrflow.cli.compose:compose_command"),
-            ("lock", "ossrflow.cli.compose:lock_command"),
-            ("run", "ossrflow.cli.workflows:run"),
-            ("rerun", "ossrflow.cli.provenance:rerun_command"),
-            ("diff", "ossrflow.cli.provenance:diff_command"),
+            ("lock", "ossrflow.cli.lock:lock_command"),
+            ("run", "ossrflow.cli.run:run_command"),
+            ("rerun", "ossrflow.cli.rerun:rerun_command"),
+            ("diff", "ossrflow.cli.diff:diff_command"),
         ],
-    ),  # run, rerun, diff
+    ),
 ]
 
 EXIT_CODES = """\b

@@ -1,27 +1,51 @@
-"""What every command shares: the context object, settings resolution and output helpers."""
+"""What every command shares: the context object, settings, shared options and output helpers.
+
+One word per meaning, in every command:
+
+- ``-o/--output FILE``  the one file a command writes its result to (stdout without it)
+- ``--outdir DIR``      a folder that receives several files (a composed workflow, recipes,
+                        a run's output files)
+- ``--run-dir DIR``     a run folder (Snakefile, step folders, logs, the crate)
+- ``--container NAME``  the container engine (docker, podman, apptainer, none)
+- ``--json``            print the result as JSON on stdout instead of a table
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from ossrflow.config import EnvVars, Settings, resolve_settings
 
+if TYPE_CHECKING:
+    from ossrflow import Progress
+    from ossrflow.transfer import Progress as TransferProgress
+
 __all__ = [
     "AppContext",
+    "ProgressLine",
+    "app_context",
     "echo_json",
     "echo_table",
+    "job_progress",
+    "jobs_option",
+    "json_option",
+    "profile_option",
     "registry_options",
     "settings_from",
+    "transfer_progress",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+LARGE = 8 << 20  # bytes: smaller downloads get no progress line
 
 
 @dataclass(frozen=True)
@@ -33,26 +57,26 @@ class AppContext:
     config_path: str | None = None
 
 
+def app_context(ctx: click.Context) -> AppContext:
+    """The global flags (defaults when a command runs without the group, as in tests)."""
+    return ctx.find_object(AppContext) or AppContext()
+
+
 def settings_from(ctx: click.Context, **flags: object | None) -> Settings:
     """Resolve settings once: these flags > environment > config file > defaults."""
-    app = ctx.find_object(AppContext) or AppContext()
+    app = app_context(ctx)
     config_path = Path(app.config_path) if app.config_path else None
     return resolve_settings(flags, os.environ, config_path)
 
 
-def registry_options(func: F) -> F:
-    """``--registry``, ``--community``, ``--offline`` and ``--cache-dir``, shared by registry users."""
+def registry_options(*, search: bool = False) -> Callable[[F], F]:
+    """``--registry``, ``--offline``, ``--cache-dir`` (and ``--community`` where a command searches)."""
     options = [
         click.option(
             "--registry",
             metavar="URL|dir:PATH",
             help="Zenodo API base URL or a folder registry (dir:PATH). "
             f"[env var: {EnvVars.REGISTRY}; default: https://zenodo.org/api]",
-        ),
-        click.option(
-            "--community",
-            metavar="NAME",
-            help=f"Zenodo community to search. [env var: {EnvVars.COMMUNITY}; default: escape2020]",
         ),
         click.option(
             "--offline",
@@ -66,9 +90,45 @@ def registry_options(func: F) -> F:
             help=f"Cache folder. [env var: {EnvVars.CACHE_DIR}; default: ~/.cache/ossrflow]",
         ),
     ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+    if search:
+        options.insert(
+            1,
+            click.option(
+                "--community",
+                metavar="NAME",
+                help="Zenodo community to search. "
+                f"[env var: {EnvVars.COMMUNITY}; default: escape2020]",
+            ),
+        )
+
+    def decorate(func: F) -> F:
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def json_option(what: str) -> Callable[[F], F]:
+    """``--json``: print ``what`` as JSON on stdout."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def profile_option(default: str) -> Callable[[F], F]:
+    """``--profile``, backed by ``OSSRFLOW_PROFILE`` (resolved with the other settings)."""
+    return click.option(
+        "--profile",
+        metavar="local|slurm|htcondor|PATH",
+        help=f"Snakemake profile (a name or a profile folder). "
+        f"[env var: {EnvVars.PROFILE}; default: {default}]",
+    )
+
+
+def jobs_option(func: F) -> F:
+    """``--jobs N`` (N >= 1): jobs at a time; local cores."""
+    return click.option(
+        "--jobs", type=click.IntRange(min=1), help="Jobs at a time (local: cores)."
+    )(func)
 
 
 def echo_json(value: object) -> None:
@@ -89,3 +149,61 @@ def echo_table(
     widths = [max(len(r[i]) for r in table) for i in range(len(headers))]
     for row in table:
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+def job_progress(ctx: click.Context) -> Callable[[Progress], None] | None:
+    """Jobs done, running and pending, on stderr, once per change (nothing with ``-q``)."""
+    if app_context(ctx).verbosity < 0:
+        return None
+    shown: set[tuple[int, int, int]] = set()
+
+    def show(progress: Progress) -> None:
+        key = (progress.done, progress.running, progress.total)
+        if progress.total and key not in shown:
+            shown.add(key)
+            click.echo(
+                f"[ossrflow] {progress.done}/{progress.total} jobs done, "
+                f"{progress.running} running, {progress.pending} pending",
+                err=True,
+            )
+
+    return show
+
+
+class ProgressLine:
+    """One self-overwriting line per large download on ``stream``, at most 5 updates a second."""
+
+    def __init__(self, stream: TextIO, threshold: int = LARGE) -> None:
+        self.stream = stream
+        self.threshold = threshold
+        self.last = 0.0
+
+    def __call__(self, progress: TransferProgress) -> None:
+        total = progress.total
+        if total is not None and total < self.threshold:
+            return
+        done = total is not None and progress.done >= total
+        now = time.monotonic()
+        if not done and now - self.last < 0.2:
+            return
+        self.last = now
+        text = f"{progress.label}: {_human(progress.done)}"
+        if total:
+            text += f" / {_human(total)} ({100 * progress.done // total}%)"
+        self.stream.write(f"\r{text}\x1b[K" + ("\n" if done else ""))
+        self.stream.flush()
+
+
+def transfer_progress(ctx: click.Context) -> ProgressLine | None:
+    """Download progress on stderr when it is a terminal (nothing with ``-q``)."""
+    stream = sys.stderr
+    return ProgressLine(stream) if app_context(ctx).verbosity >= 0 and stream.isatty() else None
+
+
+def _human(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

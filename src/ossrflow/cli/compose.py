@@ -1,8 +1,7 @@
-"""Workflows: ``ossrflow compose`` (definition -> workflow.cwl + job.yml + lock) and ``ossrflow lock``."""
+"""``ossrflow compose``: a workflow definition -> workflow.cwl, tools, job.yml and its lock."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,18 +9,25 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 import ossrflow
-from ossrflow.cli.common import AppContext, echo_table, registry_options, settings_from
+from ossrflow.cli.common import (
+    echo_json,
+    echo_table,
+    json_option,
+    registry_options,
+    settings_from,
+    transfer_progress,
+)
 
 if TYPE_CHECKING:
-    from ossrflow.compose.composition import Composition
-    from ossrflow.compose.lock import Lock
+    from ossrflow import Lock
 
-__all__ = ["compose_command", "lock_command"]
+__all__ = ["compose_command", "definition_options", "echo_pins"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _definition_options(func: F) -> F:
+def definition_options(func: F) -> F:
+    """The DEFINITION argument, ``--allow-absolute-paths`` and ``--lock`` (compose, lock)."""
     options = [
         click.argument("definition", type=click.Path(dir_okay=False, path_type=Path)),
         click.option(
@@ -39,13 +45,6 @@ def _definition_options(func: F) -> F:
     for option in reversed(options):
         func = option(func)
     return func
-
-
-def _progress(ctx: click.Context) -> Any:
-    from ossrflow.cli.data import ProgressLine
-
-    app = ctx.find_object(AppContext) or AppContext()
-    return ProgressLine(sys.stderr) if app.verbosity >= 0 and sys.stderr.isatty() else None
 
 
 def _entry_rows(lock: Lock) -> list[tuple[str, ...]]:
@@ -66,7 +65,8 @@ def _input_rows(lock: Lock) -> list[tuple[str, ...]]:
     return rows
 
 
-def _echo_pins(lock: Lock) -> None:
+def echo_pins(lock: Lock) -> None:
+    """The entries and inputs a lock pins, as two tables."""
     echo_table(["entry", "ref", "record", "version", "doi"], _entry_rows(lock), max_width=80)
     if lock.inputs:
         click.echo()
@@ -74,17 +74,16 @@ def _echo_pins(lock: Lock) -> None:
 
 
 @click.command("compose")
-@_definition_options
+@definition_options
 @click.option(
-    "-o",
-    "--output",
-    "out_dir",
+    "--outdir",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder to write workflow.cwl, tools/, job.yml and ossrflow.lock.json into.",
+    help="Folder that receives workflow.cwl, tools/, job.yml and ossrflow.lock.json.",
 )
 @click.option("--no-lock", is_flag=True, help="Ignore the lock file: resolve everything afresh.")
-@registry_options
+@json_option("the files written and the pins")
+@registry_options()
 @click.pass_context
 def compose_command(
     ctx: click.Context,
@@ -92,101 +91,52 @@ def compose_command(
     definition: Path,
     allow_absolute_paths: bool,
     lock_path: Path | None,
-    out_dir: Path,
+    outdir: Path,
     no_lock: bool,
+    as_json: bool,
     **flags: object,
 ) -> None:
     """Compose a workflow definition into a CWL v1.2 Workflow, its job file and its pins.
 
     Resolves every entry (pinned by the lock file when there is one), builds its tool, checks the
     wiring (unknown entries, steps and outputs, type mismatches, cycles), stages every input into
-    the content store, validates the result with cwltool, then writes DIR/workflow.cwl,
-    DIR/tools/ALIAS.cwl, DIR/job.yml and DIR/ossrflow.lock.json. On any error nothing is written
-    and the message points at the definition's line and column. Paths in the definition must stay
-    in its folder (see docs/definition.md).
+    the content store, validates the result with cwltool, then writes OUTDIR/workflow.cwl,
+    OUTDIR/tools/ALIAS.cwl, OUTDIR/job.yml and OUTDIR/ossrflow.lock.json. On any error nothing
+    is written and the message points at the definition's line and column. Paths in the
+    definition must stay in its folder (see docs/definition.md).
 
     \b
     Examples:
-      ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry -o run/
-      ossrflow compose analysis.yml -o run/ --no-lock
-      ossrflow-cwl-runner --outdir out/ run/workflow.cwl run/job.yml
+      ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry --outdir run/
+      ossrflow compose workflows/demo/analysis.yml --outdir run/ --no-lock --json
+      ossrflow run run/workflow.cwl run/job.yml
     """
     settings = settings_from(ctx, **flags)
-    parsed = ossrflow.load_definition(definition, allow_absolute_paths=allow_absolute_paths)
-    lock = None
-    path = lock_path or ossrflow.default_lock_path(definition)
-    if not no_lock and (lock_path is not None or path.is_file()):
-        lock = ossrflow.load_lock(path)
-    result = ossrflow.compose_workflow(
-        parsed, out_dir, settings, lock=lock, progress=_progress(ctx)
+    composed = ossrflow.compose_definition(
+        definition,
+        outdir,
+        settings,
+        lock_path=lock_path,
+        use_lock=not no_lock,
+        allow_absolute_paths=allow_absolute_paths,
+        progress=transfer_progress(ctx),
     )
-    _echo_pins(result.composition.lock)
+    lock = composed.composition.lock
+    written = [composed.workflow, composed.job, composed.lock_path]
+    if as_json:
+        files = {"workflow": composed.workflow, "job": composed.job, "lock": composed.lock_path}
+        pinned = str(composed.pinned_by) if composed.pinned_by else None
+        echo_json(
+            {
+                **{name: str(path) for name, path in files.items()},
+                "pinned_by": pinned,
+                "pins": ossrflow.lock_json(lock),
+            }
+        )
+        return
+    echo_pins(lock)
     click.echo()
-    if lock is not None:
-        click.echo(f"pinned by {path}")
-    for written in (result.workflow, result.job, result.lock_path):
-        click.echo(f"wrote {written}")
-
-
-def _changes(old: Lock | None, new: Lock) -> list[str]:
-    if old is None:
-        return []
-    lines = []
-    for alias, pin in new.entries.items():
-        before = old.entries.get(alias)
-        if before is None:
-            lines.append(f"entries.{alias}: new, record {pin.record_id}")
-        elif (before.record_id, dict(before.files)) != (pin.record_id, dict(pin.files)):
-            lines.append(f"entries.{alias}: record {before.record_id} -> {pin.record_id}")
-    for name, input_pin in new.inputs.items():
-        previous = old.inputs.get(name)
-        if (
-            previous is None
-            or previous.files != input_pin.files
-            or previous.value != input_pin.value
-        ):
-            lines.append(f"inputs.{name}: {'new' if previous is None else 'changed'}")
-    return lines
-
-
-def _composition(
-    ctx: click.Context, definition: Path, allow: bool, flags: dict[str, object]
-) -> Composition:
-    settings = settings_from(ctx, **flags)
-    parsed = ossrflow.load_definition(definition, allow_absolute_paths=allow)
-    return ossrflow.plan_composition(parsed, settings, progress=_progress(ctx))
-
-
-@click.command("lock")
-@_definition_options
-@registry_options
-@click.pass_context
-def lock_command(
-    ctx: click.Context,
-    /,
-    definition: Path,
-    allow_absolute_paths: bool,
-    lock_path: Path | None,
-    **flags: object,
-) -> None:
-    """Pin a definition afresh: the record of every entry and the bytes of every input.
-
-    Resolves every entry again (a concept DOI to its latest version), stages every input and
-    writes the lock file that `ossrflow compose` then holds to: a later compose refuses an entry
-    or input whose record or bytes differ, until you lock again. Prints the pins and what
-    changed since the previous lock.
-
-    \b
-    Examples:
-      ossrflow lock analysis.yml                  # writes analysis.lock.json beside it
-      ossrflow lock analysis.yml --lock pins/analysis.lock.json
-    """
-    path = lock_path or ossrflow.default_lock_path(definition)
-    old = ossrflow.load_lock(path) if path.is_file() else None
-    composition = _composition(ctx, definition, allow_absolute_paths, flags)
-    ossrflow.write_lock(composition.lock, path)
-    _echo_pins(composition.lock)
-    click.echo()
-    for line in _changes(old, composition.lock):
-        click.echo(line)
-    click.echo(f"wrote {path}")
+    if composed.pinned_by is not None:
+        click.echo(f"pinned by {composed.pinned_by}")
+    for path in written:
+        click.echo(f"wrote {path}")

@@ -1,4 +1,4 @@
-"""Tools: ``ossrflow match`` (cart or files -> ranked registry entries that accept them)."""
+"""``ossrflow match``: a cart or data files -> ranked registry entries whose inputs accept them."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING
 import click
 
 import ossrflow
-from ossrflow.cli.common import echo_json, echo_table, registry_options, settings_from
+from ossrflow.cli.common import echo_json, echo_table, json_option, registry_options, settings_from
 from ossrflow.errors import NotFound
 
 if TYPE_CHECKING:
-    from ossrflow.compose.match import Candidate
+    from ossrflow import Candidate
 
 __all__ = ["match_command"]
 
@@ -29,8 +29,8 @@ CART_SUFFIXES = (".json", ".yml", ".yaml", ".txt", ".list", ".lst", ".urls")
 @click.option(
     "--top", type=click.IntRange(min=1), default=10, show_default=True, help="Rows shown."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print all candidates as JSON.")
-@registry_options
+@json_option("all candidates")
+@registry_options(search=True)
 @click.pass_context
 def match_command(
     ctx: click.Context,

@@ -1,7 +1,7 @@
 """Compose: a workflow definition file wires entries and cart data into a CWL ``Workflow``.
 
-Takes a definition (:mod:`.definition`, read by :mod:`.definition_reader`), pinned entries and
-staged inputs; gives ``workflow.cwl``, ``job.yml`` and ``ossrflow.lock.json``
-(:mod:`.composition`), after checking the wiring (:mod:`.wiring`). :mod:`.match` ranks entries
-for a cart.
+Takes a definition (:mod:`.definition`, read by :mod:`.definition_reader`), resolves its entries
+(:mod:`.entries`) and stages its inputs; gives ``workflow.cwl``, ``job.yml`` and
+``ossrflow.lock.json`` (:mod:`.composition`, :mod:`.workflowgen`, :mod:`.lock`) after checking the
+wiring (:mod:`.wiring`). :mod:`.match` ranks entries for a cart.
 """

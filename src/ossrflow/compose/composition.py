@@ -20,27 +20,31 @@ Per-step ``partition``/``queue``/``account`` become a step hint ``ossrflow:Sched
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ossrflow.compose.definition import Definition, EntrySpec, InputSpec
+from ossrflow.compose.definition import Definition, InputSpec
+from ossrflow.compose.definition_reader import load_definition
+from ossrflow.compose.entries import ResolvedEntry, pin_for, resolve_entries
 from ossrflow.compose.lock import (
     LOCK_NAME,
     EntryPin,
     InputPin,
     Lock,
+    default_lock_path,
     entry_pin,
     file_pin,
+    load_lock,
+    lock_changes,
     path_pin,
     render_lock,
     text_pin,
-    verify_entry_files,
     verify_input_files,
+    write_lock,
 )
 from ossrflow.compose.wiring import Wiring, check_structure, check_wiring
 from ossrflow.compose.workflowgen import (
@@ -50,10 +54,8 @@ from ossrflow.compose.workflowgen import (
     render_workflow,
     tool_path,
 )
-from ossrflow.cwl.types import Signature, signature_of
-from ossrflow.errors import InputError, NotFound, OssrflowError
+from ossrflow.errors import InputError
 from ossrflow.integrity import atomic_write
-from ossrflow.registry.entry import Entry, get_entry
 
 if TYPE_CHECKING:
     import httpx
@@ -62,31 +64,21 @@ if TYPE_CHECKING:
     from ossrflow.staging import StagedInput
     from ossrflow.staging.cart import CartItem
     from ossrflow.staging.rucio import RucioClient
-    from ossrflow.tools.cwlgen import GeneratedTool
     from ossrflow.transfer import ProgressCallback
 
 __all__ = [
     "ComposedWorkflow",
     "Composition",
-    "ResolvedEntry",
+    "Relock",
+    "compose_definition",
     "compose_workflow",
+    "lock_definition",
     "plan_composition",
     "write_composition",
 ]
 
 WORKFLOW_NAME = "workflow.cwl"
 JOB_NAME = "job.yml"
-
-
-@dataclass(frozen=True)
-class ResolvedEntry:
-    """An entry alias, resolved and turned into a tool."""
-
-    spec: EntrySpec
-    entry: Entry
-    tool: GeneratedTool
-    text: str  # the rendered tool
-    signature: Signature
 
 
 @dataclass(frozen=True)
@@ -119,111 +111,7 @@ class ComposedWorkflow:
     job: Path
     lock_path: Path
     composition: Composition
-
-
-# --- entries -----------------------------------------------------------------------------
-
-
-def _located(exc: OssrflowError, definition: Definition, spec: EntrySpec) -> OssrflowError:
-    """An entry error: NotFound points at the reference; others keep their own file."""
-    prefix = f"entries.{spec.alias}: "
-    if isinstance(exc, NotFound) or exc.source in (None, "REF"):
-        where = f" in {exc.source}" if exc.source not in (None, "REF") else ""
-        return type(exc)(
-            f"{prefix}{exc.problem}{where}",
-            source=definition.source,
-            location=spec.where,
-            hint=exc.hint,
-        )
-    exc.problem = prefix + exc.problem
-    return exc
-
-
-def _resolve_entry(
-    definition: Definition,
-    spec: EntrySpec,
-    settings: Settings,
-    client: httpx.Client | None,
-    pin: EntryPin | None,
-) -> Entry:
-    ref = spec.resolved
-    if pin is not None:
-        if pin.ref != spec.ref:
-            raise definition.error(
-                f"entries.{spec.alias}: the lock pins {pin.ref!r}, the definition says {spec.ref!r}",
-                spec.where,
-                f"run `ossrflow lock {definition.path.name}` to pin the new reference",
-            )
-        if not pin.registry.startswith("dir:"):
-            ref = pin.record_id
-    try:
-        entry = get_entry(ref, settings, client=client)
-    except OssrflowError as exc:
-        raise _located(exc, definition, spec) from None
-    if spec.version is not None and entry.record.version != spec.version:
-        raise definition.error(
-            f"entries.{spec.alias}: {spec.ref} is version {entry.record.version}, "
-            f"not {spec.version}",
-            spec.where,
-            "reference the record of that version by its record id or DOI "
-            "(`ossrflow search --all-versions`), or change version:",
-            NotFound,
-        )
-    if pin is not None:
-        files = {f.key: f.checksum for f in entry.record.files}
-        verify_entry_files(
-            spec.alias,
-            pin,
-            entry.record.id,
-            files,
-            source=definition.source,
-            location=spec.where,
-            definition=definition.path.name,
-        )
-    return entry
-
-
-def _build_tool(definition: Definition, spec: EntrySpec, entry: Entry) -> GeneratedTool:
-    from ossrflow.tools.cwlgen import generate_entry_tool
-
-    try:
-        return generate_entry_tool(entry, interface=spec.interface, tool=spec.tool)
-    except OssrflowError as exc:
-        raise _located(exc, definition, spec) from None
-
-
-def resolve_entries(
-    definition: Definition,
-    settings: Settings,
-    *,
-    client: httpx.Client | None = None,
-    lock: Lock | None = None,
-) -> dict[str, ResolvedEntry]:
-    """Every entry alias -> its pinned record and generated tool."""
-    from ossrflow.tools.cwlgen import render_tool
-
-    resolved = {}
-    for alias, spec in definition.entries.items():
-        pin = _pin_for(definition, lock, "entries", alias, spec.where)
-        entry = _resolve_entry(definition, spec, settings, client, pin)
-        tool = _build_tool(definition, spec, entry)
-        resolved[alias] = ResolvedEntry(
-            spec, entry, tool, render_tool(tool), signature_of(tool.tool)
-        )
-    return resolved
-
-
-def _pin_for(definition: Definition, lock: Lock | None, kind: str, name: str, where: str) -> Any:
-    if lock is None:
-        return None
-    pins: Mapping[str, Any] = lock.entries if kind == "entries" else lock.inputs
-    if name not in pins:
-        raise definition.error(
-            f"{kind}.{name}: not pinned in the lock file",
-            where,
-            f"run `ossrflow lock {definition.path.name}` to pin it",
-        )
-    return pins[name]
+    pinned_by: Path | None = None  # the lock file the composition held to, if any
 
 
 # --- inputs ------------------------------------------------------------------------------
@@ -244,26 +132,6 @@ def _expected(items: tuple[CartItem, ...], pin: InputPin | None) -> list[CartIte
     ]
 
 
-@contextlib.contextmanager
-def _staging_clients(
-    items: list[CartItem], settings: Settings, client: httpx.Client | None
-) -> Iterator[tuple[httpx.Client, Any]]:
-    """The data client (never the registry token: data URLs may point anywhere) and registry."""
-    from ossrflow.registry import open_registry
-    from ossrflow.transfer import make_client
-
-    with contextlib.ExitStack() as stack:
-        if client is None:
-            client = stack.enter_context(
-                make_client(timeout=settings.timeout, retries=settings.retries)
-            )
-            client.headers["Accept"] = "*/*"
-        registry = None
-        if any(item.kind == "zenodo" for item in items):
-            registry = stack.enter_context(open_registry(settings))
-        yield client, registry
-
-
 def stage_inputs(
     definition: Definition,
     settings: Settings,
@@ -274,39 +142,17 @@ def stage_inputs(
     progress: ProgressCallback | None = None,
 ) -> dict[str, tuple[StagedInput, ...]]:
     """Stage the files of every file and cart input into ``<cache dir>/store``, verified."""
-    from ossrflow.staging import stage
-    from ossrflow.store import ContentStore
+    from ossrflow.staging import stage_items
 
     plan: dict[str, list[CartItem]] = {}
     for name, spec in definition.inputs.items():
         if spec.kind != "value":
             plan[name] = _expected(
-                spec.items, _pin_for(definition, lock, "inputs", name, spec.where)
+                spec.items, pin_for(definition, lock, "inputs", name, spec.where)
             )
     everything = [item for items in plan.values() for item in items]
-    if not everything:
-        return {}
-    if rucio is None and any(item.kind == "rucio" for item in everything):
-        from ossrflow.staging.rucio import connect_rucio
-
-        rucio = connect_rucio()
-    store = ContentStore(settings.cache_dir / "store")
-    with _staging_clients(everything, settings, client) as (data_client, registry):
-        staged = {
-            name: tuple(
-                stage(
-                    items,
-                    store,
-                    client=data_client,
-                    registry=registry,
-                    rucio=rucio,
-                    progress=progress,
-                    offline=settings.offline,
-                )
-            )
-            for name, items in plan.items()
-        }
-    return staged
+    staged = iter(stage_items(everything, settings, client=client, rucio=rucio, progress=progress))
+    return {name: tuple(next(staged) for _ in items) for name, items in plan.items()}
 
 
 # --- pins ----------------------------------------------------------------------------------
@@ -470,3 +316,53 @@ def compose_workflow(
         definition, settings, client=client, rucio=rucio, lock=lock, progress=progress
     )
     return write_composition(composition, out_dir)
+
+
+def compose_definition(
+    path: Path,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    lock_path: Path | None = None,
+    use_lock: bool = True,
+    allow_absolute_paths: bool = False,
+    progress: ProgressCallback | None = None,
+) -> ComposedWorkflow:
+    """Load the definition at ``path`` and compose it into ``out_dir``.
+
+    The composition holds to the lock file ``lock_path`` (default: the definition's
+    ``NAME.lock.json`` beside it, when it exists) unless ``use_lock`` is false.
+    """
+    definition = load_definition(path, allow_absolute_paths=allow_absolute_paths)
+    lock, chosen = None, lock_path or default_lock_path(path)
+    if use_lock and (lock_path is not None or chosen.is_file()):
+        lock = load_lock(chosen)
+    composed = compose_workflow(definition, out_dir, settings, lock=lock, progress=progress)
+    return replace(composed, pinned_by=chosen if lock is not None else None)
+
+
+@dataclass(frozen=True)
+class Relock:
+    """A definition pinned afresh: the new lock, the one it replaced and what changed."""
+
+    path: Path
+    lock: Lock
+    previous: Lock | None
+    changes: tuple[str, ...]
+
+
+def lock_definition(
+    path: Path,
+    settings: Settings,
+    *,
+    lock_path: Path | None = None,
+    allow_absolute_paths: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Relock:
+    """Pin the definition at ``path`` afresh and write its lock file (default: beside it)."""
+    target = lock_path or default_lock_path(path)
+    previous = load_lock(target) if target.is_file() else None
+    definition = load_definition(path, allow_absolute_paths=allow_absolute_paths)
+    lock = plan_composition(definition, settings, progress=progress).lock
+    write_lock(lock, target)
+    return Relock(target, lock, previous, tuple(lock_changes(previous, lock)))

@@ -1,8 +1,8 @@
-"""Workflow definition files -> a typed, checked :class:`Definition`; every refusal is located.
+"""Workflow definition files: the typed :class:`Definition` (read by :mod:`.definition_reader`).
 
 A definition file (YAML, reference in docs/definition.md, schema in
 ``data/definition.schema.json``) names registry entries, data, steps and outputs. It is
-untrusted: :func:`load_definition` checks it against the JSON Schema (names, shapes, one-line
+untrusted: :func:`~ossrflow.compose.definition_reader.load_definition` checks it against the JSON Schema (names, shapes, one-line
 values, scheduler names without shell characters) and then applies the path rule:
 
     Every path in a definition (``cart:``, ``interface:``, local ``location:`` values and
@@ -17,21 +17,13 @@ the network or writes a file: resolving entries and staging data is :mod:`ossrfl
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ossrflow.documents import find_schema_error, load_yaml_document, location_of, plain
-from ossrflow.errors import InputError, OssrflowError, UnsafeValue
-from ossrflow.integrity import hash_file, parse_checksum, safe_join
-from ossrflow.registry import parse_ref
-from ossrflow.staging.cart import CartItem, load_cart, parse_cart
-from ossrflow.staging.formats import parse_format
+from ossrflow.errors import InputError
+from ossrflow.staging.cart import CartItem
 
 __all__ = [
     "Definition",
@@ -41,17 +33,10 @@ __all__ = [
     "Resources",
     "StepInput",
     "StepSpec",
-    "definition_schema",
-    "load_definition",
     "value_type",
 ]
 
 InputKind = Literal["files", "cart", "value"]
-_MEM_UNITS = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
-_TIME_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
-_SIZE = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[KkMmGgTt])(?P<i>i?)[Bb]?$")
-_DURATION = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>s|m|min|h|d)$")
-_HINT = "see docs/definition.md for the definition file reference"
 
 
 @dataclass(frozen=True)
@@ -168,25 +153,6 @@ class Definition:
         return cls(problem, source=self.source, location=where, hint=hint)
 
 
-@cache
-def definition_schema() -> dict[str, Any]:
-    """The JSON Schema of definition files (``data/definition.schema.json``)."""
-    text = resources.files("ossrflow").joinpath("data/definition.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
-
-
-def load_definition(path: Path, *, allow_absolute_paths: bool = False) -> Definition:
-    """Read and check a definition file; see the module docstring for the rules."""
-    document = load_yaml_document(path)
-    reader = _Reader(path, document, allow_absolute_paths)
-    reader.check_schema()
-    return reader.definition()
-
-
-# --- the reader ----------------------------------------------------------------------------
-
-
 def value_type(value: Any) -> str | None:
     """The CWL type of a plain parameter value; None for an empty or mixed list."""
     if isinstance(value, list):
@@ -199,307 +165,3 @@ def value_type(value: Any) -> str | None:
     if isinstance(value, float):
         return "double"
     return "string"
-
-
-class _Reader:
-    """Turns the checked YAML document into the typed definition, confining every path."""
-
-    def __init__(self, path: Path, document: Any, allow_absolute: bool) -> None:
-        self.path = path
-        self.source = str(path)
-        self.document = document
-        self.folder = path.parent.absolute()
-        self.allow_absolute = allow_absolute
-
-    def check_schema(self) -> None:
-        if not isinstance(self.document, Mapping):
-            raise InputError(
-                "a definition must be a mapping with entries, inputs, steps and outputs",
-                source=self.source,
-                location=location_of(self.document),
-                hint=_HINT,
-            )
-        error = find_schema_error(
-            self.document, definition_schema(), source=self.source, hint=_HINT
-        )
-        if error is not None:
-            raise error
-        self.check_unique()
-
-    def check_unique(self) -> None:
-        """Inputs, steps and outputs share one id namespace in a CWL Workflow."""
-        seen: dict[str, str] = {}
-        for section in ("inputs", "steps", "outputs"):
-            node = self.document.get(section) or {}
-            for name in node:
-                if name in seen:
-                    raise InputError(
-                        f"{section}.{name}: the name {name!r} is already used by {seen[name]}",
-                        source=self.source,
-                        location=self.at(node, name),
-                        hint="inputs, steps and outputs share one namespace in CWL; rename one",
-                    )
-                seen[name] = f"{section}.{name}"
-
-    def definition(self) -> Definition:
-        doc = self.document
-        return Definition(
-            path=self.path,
-            sha256=hash_file(self.path)["sha256"],
-            label=_text(doc.get("label")),
-            doc=_text(doc.get("doc")),
-            entries={k: self.entry(k, v) for k, v in doc["entries"].items()},
-            inputs={k: self.input(k, v) for k, v in (doc.get("inputs") or {}).items()},
-            steps={k: self.step(k, v) for k, v in doc["steps"].items()},
-            outputs={k: self.output(k, v) for k, v in doc["outputs"].items()},
-        )
-
-    def at(self, node: object, key: str | int | None = None) -> str:
-        return location_of(node, key) or "1:1"
-
-    @property
-    def inputs(self) -> Any:
-        return self.document.get("inputs") or {}
-
-    # paths ----------------------------------------------------------------------------------
-
-    def check_absolute(self, text: str, field: str, where: str) -> None:
-        """Absolute paths (and file: URLs) only when allowed; never with '..' in them."""
-        if not self.allow_absolute:
-            raise UnsafeValue(
-                f"{field}: absolute path {text!r} is refused",
-                source=self.source,
-                location=where,
-                hint=f"give a path relative to {self.folder}, "
-                "or pass --allow-absolute-paths if you trust this file",
-            )
-        if ".." in text.replace("\\", "/").split("/"):
-            raise UnsafeValue(
-                f"{field}: path {text!r} contains '..'",
-                source=self.source,
-                location=where,
-                hint="write the absolute path without '..'",
-            )
-
-    def local_path(self, text: str, field: str, where: str) -> Path:
-        """A path from the file: relative and confined, or absolute when that is allowed."""
-        raw = Path(text).expanduser() if text.startswith("~") else Path(text)
-        if raw.is_absolute():
-            self.check_absolute(text, field, where)
-            return raw
-        try:
-            return safe_join(self.folder, text, source=self.source, location=where)
-        except UnsafeValue as exc:
-            exc.problem = f"{field}: {exc.problem}"
-            raise
-
-    # entries --------------------------------------------------------------------------------
-
-    def entry(self, alias: str, node: Any) -> EntrySpec:
-        where = self.at(self.document["entries"], alias)
-        spec = node if isinstance(node, Mapping) else {"ref": node}
-        ref_where = self.at(node, "ref") if isinstance(node, Mapping) else where
-        ref = str(spec["ref"])
-        resolved = self.entry_ref(ref, f"entries.{alias}.ref", ref_where)
-        interface = None
-        if spec.get("interface") is not None:
-            interface = self.local_path(
-                str(spec["interface"]), f"entries.{alias}.interface", self.at(node, "interface")
-            )
-        version = spec.get("version")
-        return EntrySpec(
-            alias=alias,
-            ref=ref,
-            resolved=resolved,
-            version=None if version is None else str(version),
-            interface=interface,
-            tool=_text(spec.get("tool")),
-            where=where,
-        )
-
-    def entry_ref(self, ref: str, field: str, where: str) -> str:
-        try:
-            parsed = parse_ref(ref)
-        except OssrflowError as exc:
-            raise InputError(
-                f"{field}: {exc.problem}", source=self.source, location=where, hint=exc.hint
-            ) from None
-        if not parsed.is_local:
-            return ref
-        return "dir:" + str(self.local_path(parsed.value, field, where))
-
-    # inputs ---------------------------------------------------------------------------------
-
-    def input(self, name: str, node: Any) -> InputSpec:
-        where = self.at(self.inputs, name)
-        spec = node if isinstance(node, Mapping) else {"location": node}
-        self.check_data_fields(name, node, spec)
-        label, doc = _text(spec.get("label")), _text(spec.get("doc"))
-        if "value" in spec:
-            value, cwl_type = self.value(name, node, spec["value"])
-            return InputSpec(name, "value", (), None, False, value, cwl_type, label, doc, where)
-        if "cart" in spec:
-            cart = self.local_path(str(spec["cart"]), f"inputs.{name}.cart", self.at(node, "cart"))
-            items = self.cart(cart)
-            return InputSpec(name, "cart", items, cart, True, None, "File[]", label, doc, where)
-        items, many = self.locations(name, node, spec)
-        cwl_type = "File[]" if many else "File"
-        return InputSpec(name, "files", items, None, many, None, cwl_type, label, doc, where)
-
-    def value(self, name: str, node: Any, given: Any) -> tuple[Any, str]:
-        value = plain(given)
-        cwl_type = value_type(value)
-        if cwl_type is None:
-            raise InputError(
-                f"inputs.{name}.value: cannot tell the type of an empty or mixed list",
-                source=self.source,
-                location=self.at(node, "value"),
-                hint="give a non-empty list whose items are all strings, all numbers or all booleans",
-            )
-        return value, cwl_type
-
-    def check_data_fields(self, name: str, node: Any, spec: Mapping[str, Any]) -> None:
-        """checksum: and format: are checked where they are written."""
-        for key, parse in (("checksum", parse_checksum), ("format", parse_format)):
-            if spec.get(key) is None:
-                continue
-            try:
-                parse(str(spec[key]), source=self.source, location=self.at(node, key))
-            except InputError as exc:
-                exc.problem = f"inputs.{name}.{key}: {exc.problem}"
-                raise
-
-    def cart(self, path: Path) -> tuple[CartItem, ...]:
-        root = Path(path.anchor) if self.allow_absolute else None
-        return tuple(load_cart(path, data_root=root))
-
-    def locations(
-        self, name: str, node: Any, spec: Mapping[str, Any]
-    ) -> tuple[tuple[CartItem, ...], bool]:
-        given = spec["location"]
-        if not isinstance(given, list):
-            holder, key = (node, "location") if isinstance(node, Mapping) else (self.inputs, name)
-            return (self.location(name, str(given), spec, self.at(holder, key)),), False
-        if spec.get("checksum") is not None:
-            raise InputError(
-                f"inputs.{name}.checksum: one checksum cannot check a list of locations",
-                source=self.source,
-                location=self.at(node, "checksum"),
-                hint="list the files in a cart file with one checksum each",
-            )
-        items = (self.location(name, str(t), spec, self.at(given, i)) for i, t in enumerate(given))
-        return tuple(items), True
-
-    def location(self, name: str, text: str, spec: Mapping[str, Any], where: str) -> CartItem:
-        field = f"inputs.{name}.location"
-        if text.startswith(("/", "~", "file:")):
-            self.check_absolute(text, field, where)
-            text = str(Path(text).expanduser()) if text.startswith("~") else text
-        item: dict[str, object] = {"location": text}
-        for key in ("checksum", "format"):
-            if spec.get(key) is not None:
-                item[key] = str(spec[key])
-        root = Path(self.folder.anchor) if self.allow_absolute else self.folder
-        try:
-            parsed = parse_cart([item], source=self.source, base=self.folder, data_root=root)[0]
-        except OssrflowError as exc:
-            problem = (
-                exc.problem.split(": ", 1)[-1] if exc.problem.startswith("items") else exc.problem
-            )
-            raise type(exc)(
-                f"{field}: {problem}", source=self.source, location=where, hint=exc.hint
-            ) from None
-        return replace(parsed, origin=f"{self.source}:{where}")
-
-    # steps and outputs ----------------------------------------------------------------------
-
-    def step(self, name: str, node: Any) -> StepSpec:
-        wired = node.get("in") or {}
-        scatter = node.get("scatter")
-        scatter_names = (
-            tuple(scatter) if isinstance(scatter, list) else ((scatter,) if scatter else ())
-        )
-        return StepSpec(
-            name=name,
-            run=str(node["run"]),
-            inputs=tuple(self.step_input(wired, key, value) for key, value in wired.items()),
-            scatter=tuple(str(s) for s in scatter_names),
-            scatter_method=_text(node.get("scatterMethod")),
-            resources=self.resources(node.get("resources") or {}),
-            label=_text(node.get("label")),
-            doc=_text(node.get("doc")),
-            where=self.at(self.document["steps"], name),
-            run_where=self.at(node, "run"),
-            scatter_where=self.at(node, "scatter")
-            if scatter
-            else self.at(self.document["steps"], name),
-        )
-
-    def step_input(self, wired: Any, name: str, node: Any) -> StepInput:
-        where = self.at(wired, name)
-        spec = node if isinstance(node, Mapping) else {"source": node}
-        source = spec.get("source")
-        holder = spec if isinstance(node, Mapping) else wired
-        key = "source" if isinstance(node, Mapping) else name
-        if isinstance(source, list):
-            sources = tuple(str(s) for s in source)
-            wheres = tuple(self.at(source, i) for i in range(len(source)))
-        elif source is not None:
-            sources, wheres = (str(source),), (self.at(holder, key),)
-        else:
-            sources, wheres = (), ()
-        return StepInput(
-            name=name,
-            sources=sources,
-            merge=isinstance(source, list),
-            value=plain(spec.get("value")),
-            has_value="value" in spec,
-            where=where,
-            source_where=wheres,
-        )
-
-    def resources(self, node: Mapping[str, Any]) -> Resources:
-        mem, runtime = node.get("mem"), node.get("runtime")
-        return Resources(
-            cores=int(node["cores"]) if node.get("cores") is not None else None,
-            ram_mib=None if mem is None else _mebibytes(mem),
-            runtime_s=None if runtime is None else _seconds(runtime),
-            partition=_text(node.get("partition")),
-            queue=_text(node.get("queue")),
-            account=_text(node.get("account")),
-        )
-
-    def output(self, name: str, node: Any) -> OutputSpec:
-        spec = node if isinstance(node, Mapping) else {"source": node}
-        where = (
-            self.at(node, "source")
-            if isinstance(node, Mapping)
-            else self.at(self.document["outputs"], name)
-        )
-        return OutputSpec(
-            name, str(spec["source"]), _text(spec.get("label")), _text(spec.get("doc")), where
-        )
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _mebibytes(value: object) -> int:
-    """``512`` (MiB), ``512M``, ``4G``, ``2GiB`` -> MiB (the schema already checked the form)."""
-    if isinstance(value, int):
-        return value
-    match = _SIZE.match(str(value))
-    if match is None:  # the schema pattern already refused it
-        raise InputError(f"memory {value!r} is not a size", hint="write e.g. 512M or 4G")
-    return max(1, round(float(match["n"]) * _MEM_UNITS[match["unit"].lower()]))
-
-
-def _seconds(value: object) -> int:
-    """``30`` (minutes), ``90s``, ``30m``, ``2h``, ``1d`` -> seconds."""
-    if isinstance(value, int):
-        return value * 60
-    match = _DURATION.match(str(value))
-    if match is None:  # the schema pattern already refused it
-        raise InputError(f"runtime {value!r} is not a duration", hint="write e.g. 30m or 2h")
-    return max(1, round(float(match["n"]) * _TIME_UNITS[match["unit"]]))

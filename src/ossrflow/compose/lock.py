@@ -50,6 +50,8 @@ __all__ = [
     "entry_pin",
     "file_pin",
     "load_lock",
+    "lock_changes",
+    "lock_json",
     "parse_lock",
     "path_pin",
     "render_lock",
@@ -217,16 +219,42 @@ def _input_json(pin: InputPin) -> dict[str, Any]:
     }
 
 
-def render_lock(lock: Lock) -> str:
-    """The lock as JSON text: sorted keys, two-space indent, newline at the end."""
-    data = {
+def lock_json(lock: Lock) -> dict[str, Any]:
+    """The lock as the JSON object ``ossrflow.lock.json`` holds."""
+    return {
         "ossrflow_lock": LOCK_VERSION,
         "definition": lock.definition,
         "definition_sha256": lock.definition_sha256,
         "entries": {alias: _entry_json(pin) for alias, pin in lock.entries.items()},
         "inputs": {name: _input_json(pin) for name, pin in lock.inputs.items()},
     }
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def render_lock(lock: Lock) -> str:
+    """The lock as JSON text: sorted keys, two-space indent, newline at the end."""
+    return json.dumps(lock_json(lock), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def lock_changes(old: Lock | None, new: Lock) -> list[str]:
+    """What ``new`` pins differently from ``old``: one line per entry or input (none: first lock)."""
+    if old is None:
+        return []
+    lines = []
+    for alias, pin in new.entries.items():
+        before = old.entries.get(alias)
+        if before is None:
+            lines.append(f"entries.{alias}: new, record {pin.record_id}")
+        elif (before.record_id, dict(before.files)) != (pin.record_id, dict(pin.files)):
+            lines.append(f"entries.{alias}: record {before.record_id} -> {pin.record_id}")
+    for name, input_pin in new.inputs.items():
+        previous = old.inputs.get(name)
+        if (
+            previous is None
+            or previous.files != input_pin.files
+            or previous.value != input_pin.value
+        ):
+            lines.append(f"inputs.{name}: {'new' if previous is None else 'changed'}")
+    return lines
 
 
 def write_lock(lock: Lock, path: Path) -> Path:

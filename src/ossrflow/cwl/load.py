@@ -24,7 +24,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ossrflow.containers.images import DockerUse, requirement_key
+from ossrflow.containers.pins import DockerUse, requirement_key
+from ossrflow.cwl.schemas import load_schema_cache, save_schema_cache
 from ossrflow.errors import InputError, Unsupported
 
 if TYPE_CHECKING:
@@ -36,17 +37,14 @@ __all__ = [
     "RootDocument",
     "cwl_errors",
     "docker_uses",
+    "is_cwl_document",
     "load_process",
     "load_root",
-    "load_schema_cache",
     "pin_docker_requirements",
     "quiet_cwltool",
     "runtime_context",
-    "save_schema_cache",
 ]
 
-# Schema versions each cache file held when this process read or wrote it.
-_LOADED_SCHEMAS: dict[Path, set[str]] = {}
 
 # Options every load and every job shares: no containers unless runtime_context(engine=...) says
 # so, cwltool's defaults else.
@@ -257,7 +255,7 @@ def load_process(uri: str, schema_cache: Path | None = None) -> Process:
     """Reload a document that :func:`load_root` validated before (inside a job).
 
     JavaScript is not checked again (the planner did it), which saves a node start per job;
-    ``schema_cache`` is the folder of :func:`save_schema_cache`.
+    ``schema_cache`` is the folder of :func:`ossrflow.cwl.schemas.save_schema_cache`.
     """
     from cwltool.load_tool import fetch_document, make_tool, resolve_and_validate_document
 
@@ -371,56 +369,11 @@ def pin_docker_requirements(process: Process, pins: Mapping[str, Mapping[str, st
     return replaced
 
 
-def _schema_cache_name() -> str:
-    from importlib.metadata import version
+def is_cwl_document(path: Path) -> bool:
+    """A ``.cwl`` file, or YAML/JSON with ``cwlVersion`` (else: a workflow definition)."""
+    if path.suffix == ".cwl":
+        return True
+    from ossrflow.documents import load_yaml_document
 
-    return f"cwl-schemas-cwltool-{version('cwltool')}.pickle"
-
-
-def _pickle_normdict() -> None:
-    """schema-salad's NormDict sets items through ``normalize``: rebuild it that way."""
-    import copyreg
-
-    from schema_salad.ref_resolver import NormDict
-
-    def reduce(value: Any) -> Any:
-        return (NormDict, (value.normalize,), None, None, iter(dict(value).items()))
-
-    copyreg.pickle(NormDict, reduce)
-
-
-def save_schema_cache(folder: Path) -> Path:
-    """Store the CWL schemas cwltool parsed in this process, so jobs skip parsing them (~1 s)."""
-    import pickle
-
-    from cwltool.process import SCHEMA_CACHE
-
-    _pickle_normdict()
-    path = folder / _schema_cache_name()
-    if not path.is_file() or not set(SCHEMA_CACHE) <= _LOADED_SCHEMAS.get(path, set()):
-        from ossrflow.integrity import atomic_write
-
-        atomic_write(path, pickle.dumps(dict(SCHEMA_CACHE), protocol=pickle.HIGHEST_PROTOCOL))
-        _LOADED_SCHEMAS[path] = set(SCHEMA_CACHE)
-    return path
-
-
-def load_schema_cache(folder: Path) -> bool:
-    """Reuse schemas stored by :func:`save_schema_cache` (written by this run's planner)."""
-    import pickle
-
-    from cwltool.process import SCHEMA_CACHE
-
-    path = folder / _schema_cache_name()
-    if not path.is_file():
-        return False
-    _pickle_normdict()
-    # The file is written by ossrflow itself into the run directory, which holds the
-    # Snakefile too: whoever can write it can already change what runs.
-    try:
-        cached = pickle.loads(path.read_bytes())  # noqa: S301
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
-        return False  # written by another cwltool build: parse the schemas again
-    SCHEMA_CACHE.update(cached)
-    _LOADED_SCHEMAS[path] = set(cached)
-    return True
+    data = load_yaml_document(path)
+    return isinstance(data, dict) and "cwlVersion" in data

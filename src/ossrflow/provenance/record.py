@@ -57,7 +57,6 @@ from ossrflow.provenance.model import (
     render_trace,
 )
 from ossrflow.provenance.scan import (
-    SNAKEMAKE_LOG,
     iso_time,
     job_nodes,
     local_path,
@@ -68,6 +67,7 @@ from ossrflow.provenance.scan import (
     step_files,
     step_jobs,
 )
+from ossrflow.run.rundir import CRATE_DIR, SNAKEMAKE_LOG
 
 if TYPE_CHECKING:
     from ossrflow.run.plan import Plan
@@ -91,7 +91,6 @@ __all__ = [
     "verify_crate",
 ]
 
-CRATE_DIR = "provenance"
 METADATA = "ro-crate-metadata.json"
 DEFAULT_COPY_LIMIT = 256 * 1024 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -116,7 +115,7 @@ def tool_versions(executor: str) -> dict[str, str]:
 
 def run_images(run_dir: Path) -> list[ContainerImage]:
     """The images a run directory's steps ran in, by digest: one entry per image and step."""
-    from ossrflow.containers.images import load_pins
+    from ossrflow.containers.pins import load_pins
 
     _, pinned = load_pins(run_dir)
     return [

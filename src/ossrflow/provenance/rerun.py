@@ -22,7 +22,6 @@ import json
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,6 @@ from ossrflow.errors import (
     InputError,
     NotFound,
     OssrflowError,
-    WorkflowFailed,
 )
 from ossrflow.integrity import atomic_write, hash_file
 from ossrflow.provenance.compare import (
@@ -43,31 +41,32 @@ from ossrflow.provenance.compare import (
     verify_outputs,
 )
 from ossrflow.provenance.model import JOB_REQUIREMENTS, RecordedFile, RunRecord, Tolerance
-from ossrflow.provenance.record import load_record, record_run
+from ossrflow.provenance.record import load_record
 from ossrflow.provenance.scan import local_path, walk_files
+from ossrflow.run.rundir import CRATE_DIR, RERUN_DIR, SNAKEFILE
 
 if TYPE_CHECKING:
     import httpx
 
     from ossrflow.config import Settings
     from ossrflow.registry import SoftwareRecord
-    from ossrflow.run.execute import Progress
     from ossrflow.run.profiles import Profile
+    from ossrflow.run.snakemake import Progress
 
 __all__ = [
     "Difference",
     "RerunResult",
     "Verification",
     "VerifiedOutput",
+    "default_rerun_dir",
     "diff_records",
+    "recorded_profile",
     "rerun",
     "stage_inputs",
     "verify_entries",
     "verify_outputs",
 ]
 
-RERUN_DIR = "rerun"
-RESULTS_DIR = "results"
 _DROP = ("path", "dirname", "nameroot", "nameext")
 
 
@@ -139,29 +138,12 @@ def _pinned_source(lock: Lock | None, item: RecordedFile) -> str | None:
 
 def _fetch_pinned(location: str, item: RecordedFile, settings: Settings, source: str) -> Path:
     """Stage a pinned remote file into the content store, verified against its sha256."""
-    from ossrflow.registry import open_registry
-    from ossrflow.staging import stage
+    from ossrflow.staging import stage_items
     from ossrflow.staging.cart import parse_cart
-    from ossrflow.store import ContentStore
-    from ossrflow.transfer import make_client
 
     name = item.label.rsplit("/", 1)[-1]
     entry = {"location": location, "name": name, "checksum": f"sha256:{item.sha256}"}
-    items = parse_cart({"items": [entry]}, source=source)
-    store = ContentStore(settings.cache_dir / "store")
-    with make_client(timeout=settings.timeout, retries=settings.retries) as client:
-        registry = open_registry(settings) if items[0].kind == "zenodo" else None
-        rucio = None
-        if items[0].kind == "rucio":
-            from ossrflow.staging.rucio import connect_rucio
-
-            rucio = connect_rucio()
-        try:
-            staged = stage(items, store, client=client, registry=registry, rucio=rucio)
-        finally:
-            if registry is not None:
-                registry.close()
-    return staged[0].path
+    return stage_items(parse_cart({"items": [entry]}, source=source), settings)[0].path
 
 
 def _input_path(item: RecordedFile, record: RunRecord, settings: Settings) -> Path:
@@ -247,10 +229,6 @@ def _inside_directory(item: RecordedFile, job: Mapping[str, Any]) -> bool:
 # --- rerun -------------------------------------------------------------------------------------
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _prepare(record: RunRecord, run_dir: Path, job: Mapping[str, Any]) -> tuple[Path, Path]:
     """The packed workflow and the new job order, written into ``run_dir/rerun/``."""
     folder = run_dir / RERUN_DIR
@@ -261,50 +239,49 @@ def _prepare(record: RunRecord, run_dir: Path, job: Mapping[str, Any]) -> tuple[
     return workflow, job_path
 
 
-def _run(
-    workflow: Path,
-    job: Path,
-    run_dir: Path,
-    profile: Profile,
-    jobs: int | None,
-    progress: Callable[[Progress], None] | None,
-) -> tuple[dict[str, Any] | None, WorkflowFailed | None]:
-    """Run through Snakemake; a failed step is returned, so that the run is recorded first."""
-    from ossrflow.run.execute import RunOptions, run_workflow
+def default_rerun_dir(record: RunRecord) -> Path:
+    """``<RUN>-rerun``, ``<RUN>-rerun-2`` … beside the recorded run (or its crate)."""
+    base = record.crate.parent if record.crate.name == CRATE_DIR else record.crate
+    candidate = base.with_name(f"{base.name}-rerun")
+    number = 1
+    while candidate.exists():
+        number += 1
+        candidate = base.with_name(f"{base.name}-rerun-{number}")
+    return candidate
 
-    try:
-        result = run_workflow(
-            str(workflow),
-            str(job),
-            run_dir=run_dir,
-            outdir=run_dir / RESULTS_DIR,
-            options=RunOptions(profile, jobs=jobs),
-            progress=progress,
-        )
-    except WorkflowFailed as exc:
-        return None, exc
-    return result.outputs, None
+
+def recorded_profile(record: RunRecord) -> Profile:
+    """The profile the record ran with: a shipped one by name, else the crate's copy."""
+    from ossrflow.run.profiles import BUILTIN_PROFILES, load_profile
+
+    if record.profile in BUILTIN_PROFILES:
+        return load_profile(record.profile)
+    return load_profile(str(record.crate / "profile"))
 
 
 def rerun(
     record: RunRecord,
     *,
-    profile: Profile,
     run_dir: Path,
     settings: Settings,
+    profile: Profile | None = None,
     tolerance: Sequence[Tolerance] = (),
     jobs: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     client: httpx.Client | None = None,
 ) -> RerunResult:
-    """Rerun ``record`` in ``run_dir`` with ``profile`` and verify its outputs (module docstring).
+    """Rerun ``record`` in ``run_dir`` and verify its outputs (module docstring).
 
-    Raises :class:`InputError` (exit 2) before running when an entry or input changed,
+    ``profile`` defaults to the recorded one (:func:`recorded_profile`). Raises
+    :class:`InputError` (exit 2) before running when an entry or input changed,
     :class:`WorkflowFailed` (exit 1, after recording the failed run) when a step fails.
     The caller decides what a failed :class:`Verification` means (the CLI exits 4).
     """
+    from ossrflow.provenance.runs import run_and_record
+    from ossrflow.run.options import RunOptions
+
     run_dir = run_dir.resolve()
-    if (run_dir / "provenance").exists() or (run_dir / "Snakefile").exists():
+    if (run_dir / CRATE_DIR).exists() or (run_dir / SNAKEFILE).exists():
         raise InputError(
             "the rerun folder already holds a run",
             source=str(run_dir),
@@ -314,23 +291,16 @@ def rerun(
         verify_entries(record.lock, settings, source=str(record.crate / LOCK_NAME), client=client)
     job = stage_inputs(record, settings)
     workflow, job_path = _prepare(record, run_dir, job)
-    started = _now()
-    outputs, failure = _run(workflow, job_path, run_dir, profile, jobs, progress)
-    crate = record_run(
-        run_dir,
-        workflow=workflow,
-        job=job_path,
+    options = RunOptions.from_settings(settings, profile or recorded_profile(record), jobs=jobs)
+    recorded = run_and_record(
+        workflow,
+        job_path,
+        run_dir=run_dir,
+        options=options,
         lock=record.crate / LOCK_NAME if record.lock is not None else None,
-        profile=profile,
-        started=started,
-        ended=_now(),
-        exit_state="completed" if failure is None else "failed",
-        outputs=outputs,
-        error=str(failure) if failure else None,
+        progress=progress,
         tolerance=tolerance,
         rerun_of=record.run_id,
     )
-    if failure is not None:
-        raise failure
-    new = load_record(crate)
+    new = load_record(recorded.crate or run_dir / CRATE_DIR)
     return RerunResult(record, new, verify_outputs(record, new), run_dir)

@@ -22,11 +22,11 @@ from urllib.parse import unquote, urlsplit
 
 from ossrflow.integrity import hash_file
 from ossrflow.provenance.model import RecordedFile, StepJob
-from ossrflow.run.batches import BATCHES_FILE, batch_marker, read_batches
+from ossrflow.run.batches import batch_marker, read_batches
 from ossrflow.run.plan import INPUTS, Plan, element_dir, node_output, parse_plan
+from ossrflow.run.rundir import BATCHES_FILE, PLAN_FILE, SNAKEMAKE_LOG
 
 __all__ = [
-    "SNAKEMAKE_LOG",
     "iso_time",
     "job_nodes",
     "local_path",
@@ -40,7 +40,6 @@ __all__ = [
     "walk_files",
 ]
 
-SNAKEMAKE_LOG = "snakemake.log"
 _SLURM = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\w+)")
 _CONDOR = re.compile(r"Job (\d+) submitted to HTCondor Cluster ID (\d+)")
 _RULE = re.compile(r"^(?:local)?(?:rule|checkpoint) \w+:$")
@@ -132,7 +131,7 @@ def _read_json(path: Path) -> Any:
 
 def read_plan(run_dir: Path) -> Plan | None:
     """The run's plan, None when the run stopped before planning."""
-    path = run_dir / "plan.json"
+    path = run_dir / PLAN_FILE
     if not path.is_file():
         return None
     return parse_plan(path.read_text(encoding="utf-8"), source=str(path))

@@ -19,6 +19,9 @@ Rules worth knowing (also in docs/cwlgen.md):
   ``SoftwareImage`` names an image (its ``identifier``, else ``name``). A ``docker://`` or
   registry URL in ``softwareRequirements`` or ``buildInstructions`` is not taken as an image.
 - codemeta 3.0 ``Role`` objects in person lists are skipped: they qualify a person listed elsewhere.
+
+Size: over 450 lines because every field's tolerated variants are one table read top to bottom;
+splitting the field parsers from the model would send a reader between two files per field.
 """
 
 from __future__ import annotations

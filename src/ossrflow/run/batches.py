@@ -39,6 +39,7 @@ from ossrflow.cwl.load import cwl_errors, runtime_context
 from ossrflow.errors import WorkflowFailed
 from ossrflow.integrity import write_if_changed
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir
+from ossrflow.run.rundir import BATCHES_FILE, EXIT_FILE
 
 if TYPE_CHECKING:
     from cwltool.job import CommandLineJob
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from cwltool.workflow import Workflow, WorkflowStep
 
 __all__ = [
-    "BATCHES_FILE",
-    "EXIT_FILE",
     "Batches",
     "batch_marker",
     "batch_ranges",
@@ -58,8 +57,6 @@ __all__ = [
     "read_batches",
 ]
 
-EXIT_FILE = "exit.code"
-BATCHES_FILE = "batches.json"
 _CWLTOOL = "http://commonwl.org/cwltool#"
 # Requirements whose runtime effects happen inside cwltool's job.run, not in the command line.
 _RUNTIME_REQUIREMENTS = (

@@ -1,11 +1,10 @@
 """Run a CWL tool or workflow through Snakemake: plan, write the run directory, run, collect.
 
-``run_workflow`` is the whole path; the pieces are public for the CLI and the tests:
+``run_workflow`` is the whole path; the pieces are public for the tests:
 ``prepare_run`` (load + plan + pin container images + write Snakefile; ``pin_run_images`` chooses
 the container engine and resolves every step's image once, here on the submit host),
-``snakemake_command`` (the exact command line),
-``run_snakemake`` (the subprocess, with progress parsed from its log) and ``collect_outputs``
-(the CWL output object with files placed in the output folder, like cwltool).
+:mod:`ossrflow.run.snakemake` (the subprocess, with progress parsed from its log) and
+``collect_outputs`` (the CWL output object with files placed in the output folder, like cwltool).
 
 Resume: the run directory keeps every finished job's ``cwl.output.json``; running again reruns
 only what is missing. A lock file keeps two ossrflow processes out of one run directory.
@@ -14,89 +13,50 @@ only what is missing. A lock file keeps two ossrflow processes out of one run di
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import shlex
-import shutil
-import signal
-import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ossrflow.containers.engines import AUTO_ENGINES, select_engine
-from ossrflow.containers.images import IMAGES_FILE, DockerUse, StepImage, pin_images, render_pins
+from ossrflow.containers.pins import IMAGES_FILE, DockerUse, StepImage, pin_images, render_pins
 from ossrflow.cwl.inputs import find_step
-from ossrflow.cwl.load import RootDocument, docker_uses, load_root, save_schema_cache
+from ossrflow.cwl.load import RootDocument, docker_uses, load_root
 from ossrflow.cwl.outputs import collect_outputs
-from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFailed
+from ossrflow.cwl.schemas import save_schema_cache
+from ossrflow.errors import InputError, Unsupported
 from ossrflow.integrity import atomic_write
 from ossrflow.run.batches import prepare_batches
-from ossrflow.run.job import CACHE_DIR, SHIM_DIR
+from ossrflow.run.options import RunOptions
 from ossrflow.run.plan import Plan, node_output, plan_run
 from ossrflow.run.profiles import Profile
-from ossrflow.run.snakegen import SNAKEFILE, write_run_dir
+from ossrflow.run.rundir import (
+    CACHE_DIR,
+    LOCK_FILE,
+    REPORT_FILE,
+    REPORT_LOG,
+    SNAKEFILE,
+    SNAKEMAKE_LOG,
+)
+from ossrflow.run.snakegen import write_run_dir
+from ossrflow.run.snakemake import Progress, failure_of, run_snakemake
 from ossrflow.run.uptodate import check_stamp, clear_stamp, write_documents, write_stamp
 
 __all__ = [
-    "JobFailure",
-    "Progress",
     "RunOptions",
     "RunResult",
     "engine_choices",
-    "parse_failures",
-    "parse_progress",
     "pin_run_images",
     "prepare_run",
     "render_dry_run",
-    "run_snakemake",
     "run_workflow",
-    "snakemake_command",
 ]
 
-LOCK_FILE = ".ossrflow.lock"
-SNAKEMAKE_LOG = "snakemake.log"
-REPORT_LOG = "snakemake-report.log"
-_PROGRESS = re.compile(r"^(\d+) of (\d+) steps \(\d+%\) done")
 _START = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 _TIMESTAMP = re.compile(r"^\[\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\]$")
-_FINISHED = re.compile(r"^Finished jobid: \d+")
-_ERROR = re.compile(r"^Error in rule (\w+):")
-_LOG = re.compile(r"^\s+log: (\S+)")
-_STATUS = re.compile(r"returned non-zero exit status (\d+)")
-_HINT = re.compile(r" \(fix: [^()]*\)$")
-
-
-@dataclass(frozen=True)
-class Progress:
-    """Jobs done, running and in total, as Snakemake reports them."""
-
-    done: int
-    total: int
-    running: int = 0
-
-    @property
-    def pending(self) -> int:
-        """Jobs neither done nor running."""
-        return max(0, self.total - self.done - self.running)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How to run: profile, parallelism, retries, dry run, report."""
-
-    profile: Profile
-    jobs: int | None = None
-    retries: int = 0
-    dry_run: bool = False
-    report: Path | None = None
-    overrides: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    cache_dir: Path | None = None
-    container: str | None = None  # docker | podman | apptainer | none; None: profile, else auto
-    image_cache: Path | None = None  # where Apptainer's SIF files are kept (RUN_DIR/.ossrflow)
 
 
 @dataclass(frozen=True)
@@ -139,36 +99,6 @@ def _dry_run_jobs(lines: list[str]) -> list[str]:
         if line != "Shell command: None":
             kept.append(line)
     return kept
-
-
-def parse_progress(line: str) -> tuple[int, int] | None:
-    """``(done, total)`` from Snakemake's ``N of M steps (X%) done`` line, else ``None``."""
-    match = _PROGRESS.match(line.strip())
-    return (int(match[1]), int(match[2])) if match else None
-
-
-@dataclass(frozen=True)
-class JobFailure:
-    """One failed job as Snakemake's log tells it."""
-
-    rule: str
-    log: str | None = None
-    status: int | None = None
-
-
-def parse_failures(log_text: str) -> list[JobFailure]:
-    """Every ``Error in rule`` block of a Snakemake log, with the job's log and exit status."""
-    failures: list[JobFailure] = []
-    status: int | None = None
-    for line in log_text.splitlines():
-        if exit_status := _STATUS.search(line):
-            status = int(exit_status[1])
-        elif error := _ERROR.match(line):
-            failures.append(JobFailure(error[1], None, status))
-            status = None
-        elif failures and failures[-1].log is None and (log := _LOG.match(line)):
-            failures[-1] = JobFailure(failures[-1].rule, log[1].rstrip(","), failures[-1].status)
-    return failures
 
 
 def engine_choices(options: RunOptions) -> tuple[str, ...]:
@@ -280,140 +210,6 @@ def prepare_run(
     return plan
 
 
-def snakemake_command(run_dir: Path, options: RunOptions) -> list[str]:
-    """The Snakemake command line for ``run_dir`` (nothing in it comes from untrusted input).
-
-    Snakemake runs under :mod:`ossrflow.run.snakehost`, which stops it (and its jobs) when this
-    process dies.
-    """
-    command = [
-        sys.executable,
-        "-m",
-        "ossrflow.run.snakehost",
-        str(os.getpid()),
-        "--snakefile",
-        str(run_dir / SNAKEFILE),
-        "--directory",
-        str(run_dir),
-        "--profile",
-        str(options.profile.path),
-        "--nolock",
-        "--rerun-incomplete",
-        "--retries",
-        str(options.retries),
-    ]
-    if options.jobs:
-        local = options.profile.executor == "local"
-        command += ["--cores" if local else "--jobs", str(options.jobs)]
-    if options.dry_run:
-        command += ["--dry-run"]
-    return command
-
-
-class _Tracker:
-    """Turns Snakemake log lines into :class:`Progress` updates."""
-
-    def __init__(self, progress: Callable[[Progress], None] | None) -> None:
-        self.progress = progress
-        self.done = self.total = self.running = 0
-
-    def feed(self, line: str) -> None:
-        if _START.match(line):
-            self.running += 1
-        elif _FINISHED.match(line.strip()):
-            self.running = max(0, self.running - 1)
-        elif counts := parse_progress(line):
-            self.done, self.total = counts
-        else:
-            return
-        if self.progress is not None:
-            self.progress(Progress(self.done, self.total, self.running))
-
-
-def run_snakemake(
-    run_dir: Path,
-    options: RunOptions,
-    progress: Callable[[Progress], None] | None = None,
-    extra: list[str] | None = None,
-    log_name: str = SNAKEMAKE_LOG,
-) -> tuple[int, str]:
-    """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log)."""
-    command = snakemake_command(run_dir, options) + (extra or [])
-    tracker = _Tracker(progress)
-    lines: list[str] = []
-    if options.profile.executor == "htcondor":
-        _set_aside_condor_log(run_dir)
-    try:
-        process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=run_dir,
-            env=_snakemake_env(run_dir, options.profile.executor),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise ServiceError(f"cannot start Snakemake: {exc}", source=command[0]) from None
-    with process, (run_dir / log_name).open("w", encoding="utf-8", buffering=1) as log:
-        with _forward_interrupts(process):
-            for line in process.stdout or ():
-                log.write(line)
-                lines.append(line)
-                tracker.feed(line.rstrip("\n"))
-        status = process.wait()
-    return status, "".join(lines)
-
-
-def _set_aside_condor_log(run_dir: Path) -> None:
-    """Move an earlier run's HTCondor event log out of the way (``.previous.log``).
-
-    snakemake-executor-plugin-htcondor 0.3 reads that log in its status thread before it has
-    set itself up, and fails at once when the file exists (htcondor/snakemake-executor-plugin-
-    htcondor#60); the events of an earlier Snakemake process are of no use to the next one.
-    """
-    log = run_dir / ".snakemake" / "htcondor" / "snakemake-rules.log"
-    if log.is_file():
-        log.replace(log.with_name("snakemake-rules.previous.log"))
-
-
-def _snakemake_env(run_dir: Path, executor: str) -> dict[str, str]:
-    env = dict(os.environ)
-    # The htcondor plugin's bindings warn on import when no pool is configured.
-    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
-    real = shutil.which("scontrol")
-    if executor != "slurm" and real:
-        # Snakemake imports every executor plugin at start; the slurm one runs
-        # `scontrol show config`, which waits 10 s when Slurm is installed but not running.
-        shim = run_dir / SHIM_DIR
-        text = (
-            "#!/bin/sh\n# ossrflow: answer Snakemake's slurm plugin at once outside Slurm runs\n"
-            'if [ "$1" = show ] && [ "$2" = config ]; then exit 1; fi\n'
-            f'exec {shlex.quote(real)} "$@"\n'
-        )
-        _write_executable(shim / "scontrol", text)
-        env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
-    return env
-
-
-def _write_executable(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write(path, text)
-    path.chmod(0o755)
-
-
-@contextlib.contextmanager
-def _forward_interrupts(process: subprocess.Popen[str]) -> Iterator[None]:
-    """On SIGINT/SIGTERM, let Snakemake stop its jobs and mark them incomplete, then re-raise."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)  # Snakemake and its local jobs, like Ctrl-C
-        process.wait()
-        raise
-
-
 @contextlib.contextmanager
 def _locked(run_dir: Path) -> Iterator[None]:
     from filelock import FileLock, Timeout
@@ -432,40 +228,6 @@ def _locked(run_dir: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def _failure(run_dir: Path, log_text: str, status: int) -> WorkflowFailed | Unsupported:
-    failures = parse_failures(log_text)
-    if not failures:
-        tail = " | ".join(log_text.strip().splitlines()[-3:])
-        return WorkflowFailed(
-            f"Snakemake exited with status {status}: {tail}",
-            source=str(run_dir / SNAKEMAKE_LOG),
-            hint="read the Snakemake log",
-        )
-    failure = failures[0]
-    detail = _last_error(run_dir / failure.log) if failure.log else ""
-    where = str(run_dir / failure.log) if failure.log else str(run_dir / SNAKEMAKE_LOG)
-    if failure.status == Unsupported.exit_code:
-        return Unsupported(
-            detail or f"step {failure.rule} needs an unsupported feature", source=where
-        )
-    return WorkflowFailed(
-        f"step {failure.rule} failed" + (f": {detail}" if detail else ""),
-        source=where,
-        hint="read the step's log; run again to resume (finished steps are kept)",
-    )
-
-
-def _last_error(job_log: Path) -> str:
-    """The job's own one-line error (its last non-empty log line), without its hint."""
-    if not job_log.is_file():
-        return ""
-    lines = [line for line in job_log.read_text(encoding="utf-8", errors="replace").splitlines()]
-    lines = [line.strip() for line in lines if line.strip()]
-    if not lines:
-        return ""
-    return _HINT.sub("", lines[-1].removeprefix("error: "))[:500]
 
 
 def run_workflow(
@@ -505,10 +267,10 @@ def run_workflow(
         )
         status, log_text = run_snakemake(run_dir, options, progress)
         if status != 0:
-            raise _failure(run_dir, log_text, status)
+            raise failure_of(run_dir, log_text, status)
         if options.dry_run:
             return RunResult(run_dir, None, run_dir / SNAKEMAKE_LOG, dry_run_text=log_text)
-        report = _write_report(run_dir, options, options.report) if options.report else None
+        report = _write_report(run_dir, options) if options.report else None
         outputs = None
         if outdir is not None:
             outputs = collect_outputs(run_dir / node_output(plan.result), outdir, move=move_outputs)
@@ -518,11 +280,11 @@ def run_workflow(
         return RunResult(run_dir, outputs, run_dir / SNAKEMAKE_LOG, report=report)
 
 
-def _write_report(run_dir: Path, options: RunOptions, report: Path) -> Path:
-    report = report.resolve()
+def _write_report(run_dir: Path, options: RunOptions) -> Path:
+    report = run_dir / REPORT_FILE
     status, log_text = run_snakemake(
         run_dir, options, None, ["--report", str(report)], log_name=REPORT_LOG
     )
     if status != 0:
-        raise _failure(run_dir, log_text, status)
+        raise failure_of(run_dir, log_text, status)
     return report

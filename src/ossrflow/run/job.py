@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ossrflow.containers.images import load_pins, pinned_requirement
+from ossrflow.containers.pins import load_pins, pinned_requirement
 from ossrflow.cwl.inputs import (
     ScatterShape,
     collect_workflow_outputs,
@@ -50,16 +50,13 @@ from ossrflow.cwl.values import parse_json
 from ossrflow.errors import OssrflowError, WorkflowFailed
 from ossrflow.integrity import atomic_write
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, parse_plan, split_path
+from ossrflow.run.rundir import BATCHES_FILE, CACHE_DIR, PLAN_FILE, SHIM_DIR
 
 if TYPE_CHECKING:
     from cwltool.context import RuntimeContext
     from cwltool.process import Process
 
 __all__ = ["collect_node", "gather_node", "main", "run_node", "split_node"]
-
-PLAN_FILE = "plan.json"
-CACHE_DIR = ".ossrflow"
-SHIM_DIR = ".ossrflow/bin"
 
 
 @dataclass
@@ -253,7 +250,7 @@ def split_node(run_dir: Path, key: str, max_jobs: int | None = None) -> ScatterS
     When the elements' command lines can be computed now, write them as batch scripts (at most
     ``max_jobs``; one per element when None) and name the batch count in ``split.json``.
     """
-    from ossrflow.run.batches import BATCHES_FILE, prepare_node
+    from ossrflow.run.batches import prepare_node
 
     job = _Job.load(run_dir, key)
     workflow, step = find_step(job.root, job.node.target)

@@ -22,11 +22,10 @@ from ossrflow.integrity import write_if_changed
 from ossrflow.run.batches import Batches, batch_marker, batch_script
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
 from ossrflow.run.profiles import snakemake_resources, step_overrides
+from ossrflow.run.rundir import PLAN_FILE, SNAKEFILE
 
-__all__ = ["SNAKEFILE", "render_snakefile", "rule_names", "write_run_dir"]
+__all__ = ["render_snakefile", "rule_names", "write_run_dir"]
 
-SNAKEFILE = "Snakefile"
-PLAN = "plan.json"
 _LIGHT_KINDS = {"enter", "exit"}
 
 
@@ -277,7 +276,7 @@ def write_run_dir(
 ) -> Path:
     """Write Snakefile, plan and job order into ``run_dir``; return the Snakefile's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    write_if_changed(run_dir / PLAN, render_plan(plan))
+    write_if_changed(run_dir / PLAN_FILE, render_plan(plan))
     write_if_changed(run_dir / node_output(INPUTS), render_json(plan.job_order))
     snakefile = run_dir / SNAKEFILE
     text = render_snakefile(

@@ -21,11 +21,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ossrflow.integrity import atomic_write
+from ossrflow.run.rundir import DOCUMENTS_STAMP, UP_TO_DATE_STAMP
 
-__all__ = ["DOCUMENTS", "STAMP", "check_stamp", "clear_stamp", "write_documents", "write_stamp"]
+__all__ = [
+    "check_stamp",
+    "clear_stamp",
+    "write_documents",
+    "write_stamp",
+]
 
-STAMP = ".ossrflow/up-to-date.json"
-DOCUMENTS = ".ossrflow/documents.json"
 _VERSION = 1
 
 
@@ -86,7 +90,7 @@ def write_documents(run_dir: Path, uris: Iterable[str]) -> None:
     """
     local = (_local(uri.removeprefix("include:").split("#")[0]) for uri in uris)
     paths = sorted({str(path) for path in local if path is not None and path.is_file()})
-    atomic_write(run_dir / DOCUMENTS, json.dumps(paths) + "\n")
+    atomic_write(run_dir / DOCUMENTS_STAMP, json.dumps(paths) + "\n")
 
 
 def _command(
@@ -126,7 +130,7 @@ def write_stamp(
     are run options that change what runs (e.g. the container engines), compared as they are.
     """
     try:
-        documents = json.loads((run_dir / DOCUMENTS).read_text(encoding="utf-8"))
+        documents = json.loads((run_dir / DOCUMENTS_STAMP).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return
     if job:
@@ -140,7 +144,7 @@ def write_stamp(
         "inputs": inputs,
         "outputs": outputs,
     }
-    atomic_write(run_dir / STAMP, json.dumps(stamp, sort_keys=True, default=str) + "\n")
+    atomic_write(run_dir / UP_TO_DATE_STAMP, json.dumps(stamp, sort_keys=True, default=str) + "\n")
 
 
 def check_stamp(
@@ -153,7 +157,7 @@ def check_stamp(
 ) -> dict[str, Any] | None:
     """The stored output object when the run is up to date, else None."""
     try:
-        stamp = json.loads((run_dir / STAMP).read_text(encoding="utf-8"))
+        stamp = json.loads((run_dir / UP_TO_DATE_STAMP).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
     if not isinstance(stamp, dict) or stamp.get("version") != _VERSION:
@@ -173,4 +177,4 @@ def check_stamp(
 
 def clear_stamp(run_dir: Path) -> None:
     """Forget the stamp: the run is about to change."""
-    (run_dir / STAMP).unlink(missing_ok=True)
+    (run_dir / UP_TO_DATE_STAMP).unlink(missing_ok=True)

@@ -1,6 +1,12 @@
-"""Stage cart items into the content store and describe them as CWL inputs.
+"""Staging: cart items (http(s), Zenodo files, Rucio DIDs, paths) become verified, content-addressed inputs.
 
-``stage(items, store, client=…)`` fetches every item with the fetcher for its kind
+Takes shopping carts (:mod:`.cart`, ESAP's forms in :mod:`.esap`); gives files in the content
+store and the CWL ``File``/``Directory`` objects that name them.
+
+:func:`stage_items` is the one staging session every caller uses (``ossrflow stage``, compose,
+rerun): it opens the data client (without the registry's token: cart URLs may point anywhere),
+the registry only for ``zenodo:`` items and Rucio only for DIDs, and honours ``--offline``.
+``stage(items, store, client=…)`` is the step below it: it fetches every item with the fetcher for its kind
 (:mod:`ossrflow.staging.fetch`), verified and content-addressed, and returns one
 :class:`StagedInput` per item, in cart order. Its ``cwl`` is the CWL ``File`` object (or, for a
 Rucio dataset or container, a ``Directory`` with its ``listing``) to put in a job file.
@@ -14,15 +20,16 @@ Any error names the item that failed (``cart.yml:items[2]: item 'x.fits': …``)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -34,7 +41,17 @@ from ossrflow.staging.rucio import RucioClient
 from ossrflow.store import ContentStore
 from ossrflow.transfer import ProgressCallback
 
-__all__ = ["StagedInput", "cwl_file", "render_job_inputs", "stage", "write_job_inputs"]
+if TYPE_CHECKING:
+    from ossrflow.config import Settings
+
+__all__ = [
+    "StagedInput",
+    "cwl_file",
+    "render_job_inputs",
+    "stage",
+    "stage_items",
+    "write_job_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -69,6 +86,58 @@ def stage(
     """
     ctx = FetchContext(store, client, registry, rucio, progress, offline)
     return [_stage_one(item, ctx) for item in items]
+
+
+def stage_items(
+    items: Sequence[CartItem],
+    settings: Settings,
+    *,
+    store: ContentStore | None = None,
+    client: httpx.Client | None = None,
+    rucio: RucioClient | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[StagedInput]:
+    """Stage ``items`` into ``store`` (default: ``<cache dir>/store``) in one session.
+
+    ``client`` and ``rucio`` are made from ``settings`` (and ``rucio.cfg``) when not given and
+    only when an item needs them; with ``settings.offline`` nothing is downloaded.
+    """
+    if not items:
+        return []
+    store = store or ContentStore(settings.cache_dir / "store")
+    if rucio is None and any(item.kind == "rucio" for item in items):
+        from ossrflow.staging.rucio import connect_rucio
+
+        rucio = connect_rucio()
+    with _session(items, settings, client) as (data_client, registry):
+        return stage(
+            items,
+            store,
+            client=data_client,
+            registry=registry,
+            rucio=rucio,
+            progress=progress,
+            offline=settings.offline,
+        )
+
+
+@contextlib.contextmanager
+def _session(
+    items: Sequence[CartItem], settings: Settings, client: httpx.Client | None
+) -> Iterator[tuple[httpx.Client, RecordSource | None]]:
+    from ossrflow.registry import open_registry
+    from ossrflow.transfer import make_client
+
+    with contextlib.ExitStack() as stack:
+        if client is None:
+            client = stack.enter_context(
+                make_client(timeout=settings.timeout, retries=settings.retries)
+            )
+            client.headers["Accept"] = "*/*"  # data, not the API's JSON
+        registry = None
+        if any(item.kind == "zenodo" for item in items):
+            registry = stack.enter_context(open_registry(settings))
+        yield client, registry
 
 
 def _stage_one(item: CartItem, ctx: FetchContext) -> StagedInput:

@@ -2,7 +2,7 @@
 
 Accepted cart shapes (every value in them is untrusted):
 
-- an ESAP shopping cart, in any of the forms the platform produces: a list of
+- an ESAP shopping cart (items read by :mod:`.esap`), in any of the forms the platform produces: a list of
   ``{"archive": …, "record": …}`` items (the GUI basket), ``{"shopping_cart": [...]}`` (the PATCH
   payload), the stored ``[{"item_data": "<json>", …}]`` rows, or the whole
   ``user-profiles`` answer ``{"results": [{"shopping_cart": [...]}]}``;
@@ -19,9 +19,8 @@ Errors are located as ``cart.json:items[2].record.name: problem`` (YAML adds ``l
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, NoReturn
@@ -34,7 +33,6 @@ from ossrflow.integrity import Checksum, check_name, parse_checksum, safe_join
 from ossrflow.staging.formats import format_for_name, parse_format
 
 __all__ = [
-    "ESAP_ARCHIVES",
     "CartItem",
     "Kind",
     "load_cart",
@@ -45,16 +43,6 @@ __all__ = [
 
 Kind = Literal["file", "http", "zenodo", "rucio"]
 
-# ESAP archive -> what ossrflow stages from its rows.
-ESAP_ARCHIVES = {
-    "rucio": "Rucio DID (scope, name)",
-    "astron_vo": "record.url",
-    "apertif": "record.url",
-    "multi_query": "record.url",
-    "vo_reg": "the row's access URL",
-    "samp": "the row's access URL",
-}
-_URL_KEYS = ("access_url", "accessURL", "access_reference", "url")
 _ITEM_KEYS = frozenset({"location", "name", "checksum", "size", "format"})
 _TEXT_SUFFIXES = frozenset({".txt", ".list", ".lst", ".urls"})
 _DID = re.compile(r"(?P<scope>[A-Za-z0-9_.\-]{1,25}):(?P<name>[^\s:/][^\s]*)")
@@ -219,28 +207,19 @@ def _parse_item(node: object, at: _At) -> CartItem:
     if isinstance(node, str):
         return _location_item(node, at, local=True)
     if isinstance(node, Mapping):
+        from ossrflow.staging.esap import esap_item, item_data  # ESAP's forms build on this module
+
         if "item_data" in node:
             data_at = at.child("item_data", node)
-            return _esap_item(_item_data(node["item_data"], data_at), data_at)
+            return esap_item(item_data(node["item_data"], data_at), data_at)
         if "archive" in node:
-            return _esap_item(node, at)
+            return esap_item(node, at)
         if "location" in node:
             return _mapping_item(node, at)
     at.fail(
         "item is neither a URL/path, an ESAP item {archive, record} nor {location: …}",
         "see docs/staging.md for the accepted item forms",
     )
-
-
-def _item_data(value: object, at: _At) -> Mapping[str, object]:
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            at.fail(f"item_data is not valid JSON ({exc.msg})", "export the cart again from ESAP")
-    if not isinstance(value, Mapping):
-        at.fail("item_data is not a JSON object", "export the cart again from ESAP")
-    return value
 
 
 # --- the mapping form -------------------------------------------------------------------------
@@ -388,84 +367,3 @@ def _confined(raw: str, at: _At) -> Path:
             UnsafeValue,
         )
     return resolved
-
-
-# --- ESAP items -------------------------------------------------------------------------------
-
-
-def _esap_item(node: Mapping[str, object], at: _At) -> CartItem:
-    archive = node.get("archive")
-    if not isinstance(archive, str) or archive not in ESAP_ARCHIVES:
-        at.child("archive", node).fail(
-            f"archive {archive!r} cannot be staged",
-            f"ossrflow stages ESAP items from {_supported()}; "
-            "download this item yourself and list its path or URL instead",
-        )
-    record = node.get("record")
-    record_at = at.child("record", node)
-    if archive == "rucio":
-        return _esap_rucio(record, record_at)
-    if archive in ("vo_reg", "samp"):
-        return _esap_row(record, record_at, archive)
-    if not isinstance(record, Mapping) or not isinstance(record.get("url"), str):
-        record_at.fail(f"a {archive} record needs a 'url'", "export the item again from ESAP")
-    item = _esap_url(str(record["url"]), record_at.child("url", record))
-    if isinstance(record.get("name"), str) and str(record["name"]).strip():
-        name = _name(str(record["name"]).strip(), record_at.child("name", record))
-        return CartItem(
-            name, item.location, None, None, format_for_name(name), item.kind, at.origin
-        )
-    return item
-
-
-def _supported() -> str:
-    return ", ".join(f"{name} ({what})" for name, what in ESAP_ARCHIVES.items())
-
-
-def _esap_url(url: str, at: _At) -> CartItem:
-    if not re.match(r"https?://", url.strip()):
-        at.fail(
-            f"{url!r} is not an http(s) URL",
-            "ESAP records are staged over http(s) only",
-            UnsafeValue,
-        )
-    return _location_item(url, at, local=False)
-
-
-def _esap_row(record: object, at: _At, archive: str) -> CartItem:
-    """A VOTable row (vo_reg, samp): stage its access URL when it has exactly one."""
-    values: Sequence[object] = []
-    if isinstance(record, Mapping):
-        for key in _URL_KEYS:
-            if isinstance(record.get(key), str):
-                return _esap_url(str(record[key]), at.child(key, record))
-        values = list(record.values())
-    elif isinstance(record, list):
-        values = record
-    urls = [v for v in values if isinstance(v, str) and re.match(r"https?://", v)]
-    if len(urls) != 1:
-        at.fail(
-            f"this {archive} row has {'more than one' if urls else 'no'} http(s) access URL",
-            "only rows with one access URL can be staged; "
-            "download the data yourself and list its path or URL instead",
-        )
-    return _esap_url(urls[0], at)
-
-
-def _esap_rucio(record: object, at: _At) -> CartItem:
-    if not isinstance(record, Mapping):
-        at.fail("a rucio record must be an object", "export the item again from ESAP")
-    for key in ("scope", "name"):
-        if not isinstance(record.get(key), str):
-            at.child(key, record).fail(f"{key} is missing or not text", "export the item again")
-    item = _rucio_item(f"{record['scope']}:{record['name']}", at.child("name", record))
-    did_type = str(record.get("type") or "FILE").upper()
-    size = _size(record.get("bytes"), at.child("bytes", record)) if did_type == "FILE" else None
-    checksum = None
-    if isinstance(record.get("adler32"), str):
-        checksum = _checksum(
-            f"adler32:{str(record['adler32']).zfill(8)}", at.child("adler32", record)
-        )
-    elif isinstance(record.get("md5"), str):
-        checksum = _checksum(f"md5:{record['md5']}", at.child("md5", record))
-    return CartItem(item.name, item.location, checksum, size, item.format, "rucio", item.origin)

@@ -28,9 +28,10 @@ import json
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PipRequirement
@@ -44,6 +45,7 @@ from ossrflow.registry.codemeta import Codemeta
 from ossrflow.registry.entry import Entry
 
 __all__ = [
+    "CONTAINERS_DIR",
     "DEFAULT_BASE",
     "ContainerRecipe",
     "ImageRecord",
@@ -51,6 +53,7 @@ __all__ = [
     "containerize_entry",
     "docker_requirement",
     "load_image_record",
+    "pin_built_image",
     "plan_recipe",
     "render_apptainer_def",
     "render_dockerfile",
@@ -58,6 +61,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE = "ossrflow/debian-python:local"
+CONTAINERS_DIR = Path("containers")  # where `ossrflow containerize` writes (relative to .)
 IMAGE_RECORD = "image.json"
 WHEELS_IN_IMAGE = "/tmp/ossrflow/wheels"  # noqa: S108 - a path inside the image being built
 ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".tgz", ".zip")
@@ -392,3 +396,35 @@ def docker_requirement(record: ImageRecord | PinnedImage) -> dict[str, str]:
     """The CWL DockerRequirement that pins this image: the name to find it, the digest to run."""
     name = record.image if isinstance(record, ImageRecord) else record.ref
     return {"class": "DockerRequirement", "dockerPull": name, "dockerImageId": record.digest}
+
+
+def pin_built_image(tool: Any, codemeta: Codemeta, containers_dir: Path | None) -> None:
+    """Hint the image ``ossrflow containerize`` built for this software, pinned by its digest.
+
+    The tool's own DockerRequirement wins; the built image wins over codemeta's SoftwareImage.
+    """
+    from cwl_utils.parser import cwl_v1_2
+
+    declared = [*(tool.requirements or []), *(tool.hints or [])]
+    if (
+        containers_dir is None
+        or not containers_dir.is_dir()
+        or any(
+            isinstance(item, cwl_v1_2.DockerRequirement)
+            or (
+                isinstance(item, Mapping)
+                and str(item.get("class", "")).rpartition("#")[2] == "DockerRequirement"
+            )
+            for item in declared
+        )
+    ):
+        return
+    built = load_image_record(containers_dir, codemeta)
+    if built is not None:
+        pin = docker_requirement(built)
+        hint = cwl_v1_2.DockerRequirement(
+            dockerPull=pin["dockerPull"],
+            dockerImageId=pin["dockerImageId"],
+            loadingOptions=tool.loadingOptions,
+        )
+        tool.hints = [*(tool.hints or []), hint]

@@ -37,6 +37,7 @@ from ossrflow.errors import InputError, UnsafeValue
 from ossrflow.integrity import atomic_write, check_name
 from ossrflow.registry import LocalRegistry, SoftwareRecord, find_codemeta_key, parse_ref
 from ossrflow.registry.codemeta import Codemeta, parse_codemeta
+from ossrflow.tools.containerize import CONTAINERS_DIR, pin_built_image
 from ossrflow.tools.crosswalk import PLAIN_COMMAND, annotate_tool
 from ossrflow.tools.interface import (
     INTERFACE_KEYS,
@@ -52,7 +53,6 @@ if TYPE_CHECKING:
     from ossrflow.registry.entry import Entry
 
 __all__ = [
-    "CONTAINERS_DIR",
     "Conversion",
     "GeneratedTool",
     "folder_entry_refs",
@@ -60,6 +60,7 @@ __all__ = [
     "generate_registry_tools",
     "generate_tool",
     "render_tool",
+    "tool_document",
     "write_tool",
 ]
 
@@ -82,8 +83,6 @@ _TOP_ORDER = (
     "temporaryFailCodes",
     "permanentFailCodes",
 )
-# Where `ossrflow containerize` writes by default (relative to the working directory).
-CONTAINERS_DIR = Path("containers")
 _NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DOC_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -243,12 +242,18 @@ def generate_registry_tools(
     return tuple(results)
 
 
-def render_tool(generated: GeneratedTool) -> str:
-    """The tool as CWL YAML text: fixed key order, explicit ids, no timestamps."""
+def tool_document(generated: GeneratedTool) -> dict[str, Any]:
+    """The tool as a plain CWL document (dicts, lists, scalars) in a fixed key order."""
     saved: dict[str, Any] = generated.tool.save(top=True, base_url=generated.base_uri)
     ordered = {key: saved[key] for key in _TOP_ORDER if key in saved}
     ordered.update((key, value) for key, value in saved.items() if key not in ordered)
-    return _dump(_plain(ordered))
+    plain: dict[str, Any] = _plain(ordered)
+    return plain
+
+
+def render_tool(generated: GeneratedTool) -> str:
+    """The tool as CWL YAML text: fixed key order, explicit ids, no timestamps."""
+    return _dump(tool_document(generated))
 
 
 def write_tool(generated: GeneratedTool, path: Path) -> Path:
@@ -374,40 +379,6 @@ def _verify_interface(spec: ToolSpec, fill: Mapping[str, Any]) -> None:
             raise
 
 
-def _pin_built_image(tool: Any, codemeta: Codemeta, containers_dir: Path | None) -> None:
-    """Hint the image ``ossrflow containerize`` built for this software, pinned by its digest.
-
-    The tool's own DockerRequirement wins; the built image wins over codemeta's SoftwareImage.
-    """
-    from cwl_utils.parser import cwl_v1_2
-
-    from ossrflow.tools.containerize import docker_requirement, load_image_record
-
-    declared = [*(tool.requirements or []), *(tool.hints or [])]
-    if (
-        containers_dir is None
-        or not containers_dir.is_dir()
-        or any(
-            isinstance(item, cwl_v1_2.DockerRequirement)
-            or (
-                isinstance(item, Mapping)
-                and str(item.get("class", "")).rpartition("#")[2] == "DockerRequirement"
-            )
-            for item in declared
-        )
-    ):
-        return
-    built = load_image_record(containers_dir, codemeta)
-    if built is not None:
-        pin = docker_requirement(built)
-        hint = cwl_v1_2.DockerRequirement(
-            dockerPull=pin["dockerPull"],
-            dockerImageId=pin["dockerImageId"],
-            loadingOptions=tool.loadingOptions,
-        )
-        tool.hints = [*(tool.hints or []), hint]
-
-
 def _build(
     spec: ToolSpec,
     document: CommentedMap,
@@ -432,7 +403,7 @@ def _build(
         raise InputError(
             f"expected a CommandLineTool, got {type(tool).__name__}", source=str(spec.source)
         )
-    _pin_built_image(tool, codemeta, containers_dir)
+    pin_built_image(tool, codemeta, containers_dir)
     annotate_tool(tool, codemeta, record)
     tool_id = str(tool.id).rpartition("#")[2]
     return GeneratedTool(tool, tool_id, spec.kind, spec.source, uri)

@@ -9,7 +9,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from ossrflow.compose.composition import compose_workflow, plan_composition, write_composition
-from ossrflow.compose.definition import load_definition
+from ossrflow.compose.definition_reader import load_definition
 from ossrflow.compose.lock import load_lock
 from ossrflow.compose.workflowgen import render_job
 from ossrflow.config import Settings

@@ -8,7 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from ossrflow.compose.definition import definition_schema, load_definition, value_type
+from ossrflow.compose.definition import value_type
+from ossrflow.compose.definition_reader import definition_schema, load_definition
 from ossrflow.errors import InputError, NotFound, UnsafeValue
 from tests.conftest import DATA, REPO
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ossrflow.compose.definition import load_definition
+from ossrflow.compose.definition_reader import load_definition
 from ossrflow.compose.wiring import Wiring, check_structure, check_wiring
 from ossrflow.cwl.types import CwlType, Param, Signature, compatible, parse_type
 from ossrflow.errors import InputError, NotFound

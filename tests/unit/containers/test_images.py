@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ossrflow.containers.engines import Engine
-from ossrflow.containers.images import (
+from ossrflow.containers.images import PinnedImage, resolve_image
+from ossrflow.containers.pins import (
     DockerUse,
-    PinnedImage,
     StepImage,
     load_pins,
     parse_pins,
@@ -19,7 +19,6 @@ from ossrflow.containers.images import (
     pinned_requirement,
     render_pins,
     requirement_key,
-    resolve_image,
 )
 from ossrflow.cwl.load import load_root
 from ossrflow.errors import InputError, NotFound, ServiceError, Unsupported

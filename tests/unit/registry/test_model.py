@@ -1,4 +1,4 @@
-"""Pure record and search-page parsers, on the real Zenodo JSON of shared/fixtures/zenodo/."""
+"""Pure record and search-page parsers, on the real Zenodo JSON of tests/data/fixtures/zenodo/."""
 
 from __future__ import annotations
 

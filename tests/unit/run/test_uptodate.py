@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from ossrflow.run.uptodate import STAMP, check_stamp, clear_stamp, write_documents, write_stamp
+from ossrflow.run.rundir import UP_TO_DATE_STAMP as STAMP
+from ossrflow.run.uptodate import check_stamp, clear_stamp, write_documents, write_stamp
 
 
 def file_value(path: Path) -> dict[str, Any]:

@@ -19,17 +19,32 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+import ossrflow
 from ossrflow._version import __version__
+from ossrflow.config import resolve_settings
 from ossrflow.errors import OssrflowError
 
 __all__ = ["arg_parser", "main", "run"]
 
 EPILOG = """exit codes: 0 success, 1 the run failed, 2 bad input, 3 scheduler unreachable,
 33 unsupported CWL feature"""
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below {minimum}")
+        return value
+
+    return parse
 
 
 def arg_parser() -> argparse.ArgumentParser:
@@ -47,8 +62,8 @@ def arg_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--run-dir", type=Path, help="keep the run folder here (default: a temporary one)"
     )
-    parser.add_argument("--jobs", type=int, help="jobs (local: cores) at a time")
-    parser.add_argument("--retries", type=int, default=0, help="retries of a failed job [0]")
+    parser.add_argument("--jobs", type=_count(1), help="jobs (local: cores) at a time")
+    parser.add_argument("--retries", type=_count(0), default=0, help="retries of a failed job [0]")
     engines = parser.add_mutually_exclusive_group()
     engines.add_argument(
         "--container",
@@ -84,33 +99,27 @@ def arg_parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     """Run with ``argv``; errors are raised as :class:`OssrflowError`, the result printed."""
-    from ossrflow.config import resolve_settings
-    from ossrflow.cwl.load import quiet_cwltool
-    from ossrflow.run.execute import Progress, RunOptions, run_workflow
-    from ossrflow.run.profiles import load_profile
-
     args = arg_parser().parse_args(argv)
-    quiet_cwltool(logging.ERROR if args.quiet else logging.WARNING)
+    ossrflow.quiet_cwltool(logging.ERROR if args.quiet else logging.WARNING)
     settings = resolve_settings({}, os.environ)
-    options = RunOptions(
-        load_profile(args.profile),
+    options = ossrflow.RunOptions.from_settings(
+        settings,
+        ossrflow.load_profile(args.profile),
         jobs=args.jobs,
         retries=args.retries,
-        cache_dir=settings.cache_dir / "cwl",
         container=args.container,
-        image_cache=settings.cache_dir / "images",
     )
     temporary = args.run_dir is None
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ossrflow-run-"))
 
     shown: list[tuple[int, int]] = []
 
-    def show(progress: Progress) -> None:
+    def show(progress: ossrflow.Progress) -> None:
         if not args.quiet and progress.total and (progress.done, progress.total) not in shown:
             shown.append((progress.done, progress.total))
             print(f"[ossrflow] {progress.done}/{progress.total} jobs done", file=sys.stderr)
 
-    result = run_workflow(
+    result = ossrflow.run_workflow(
         args.processfile,
         args.jobfile,
         run_dir=run_dir,

@@ -1,4 +1,4 @@
-"""Tools: ``ossrflow containerize`` (entry -> containers/<name>/ Dockerfile, apptainer.def, image)."""
+"""``ossrflow containerize``: an entry -> OUTDIR/<name>/ (Dockerfile, apptainer.def, image)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 import ossrflow
-from ossrflow.cli.common import echo_json, registry_options, settings_from
+from ossrflow.cli.common import echo_json, json_option, registry_options, settings_from
 
 __all__ = ["containerize_command"]
 
@@ -16,19 +16,18 @@ __all__ = ["containerize_command"]
 @click.command("containerize")
 @click.argument("ref")
 @click.option(
-    "-o",
-    "--output",
+    "--outdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("containers"),
     show_default=True,
     help="Folder that receives <name>/.",
 )
 @click.option(
-    "--engine",
+    "--container",
     type=click.Choice(["docker", "podman"]),
     default="docker",
     show_default=True,
-    help="Engine that builds the image.",
+    help="Container engine that builds the image.",
 )
 @click.option("--no-build", is_flag=True, help="Write the recipe and wheels only; build nothing.")
 @click.option(
@@ -44,15 +43,15 @@ __all__ = ["containerize_command"]
     is_flag=True,
     help="Install the record's own wheel or source archive instead of the PyPI release.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@registry_options
+@json_option("the result")
+@registry_options()
 @click.pass_context
 def containerize_command(
     ctx: click.Context,
     /,
     ref: str,
-    output: Path,
-    engine: str,
+    outdir: Path,
+    container: str,
     no_build: bool,
     base: str,
     package: str | None,
@@ -70,15 +69,15 @@ def containerize_command(
     \b
     Examples:
       ossrflow containerize dir:workflows/registry/astropy-fitscheck
-      ossrflow containerize 10.5281/zenodo.4687123 --package agnpy --engine podman
-      ossrflow containerize dir:my-registry/tool --no-build -o /tmp/recipes
+      ossrflow containerize 10.5281/zenodo.4687123 --package agnpy --container podman
+      ossrflow containerize dir:workflows/registry/astropy-fitsheader --no-build --outdir /tmp/recipes
     """
     settings = settings_from(ctx, **flags)
     entry = ossrflow.get_entry(ref, settings)
-    chosen = None if no_build else ossrflow.get_engine(engine, ossrflow.detect_engines())
+    chosen = None if no_build else ossrflow.get_engine(container, ossrflow.detect_engines())
     recipe, folder, record = ossrflow.containerize_entry(
         entry,
-        output,
+        outdir,
         engine=chosen,
         pip=[sys.executable, "-m", "pip"],
         base=base,

@@ -6,15 +6,15 @@ import os
 import sys
 from pathlib import Path
 
-from ossrflow.run.execute import (
+from ossrflow.run.options import RunOptions
+from ossrflow.run.profiles import load_profile
+from ossrflow.run.snakemake import (
     JobFailure,
     Progress,
-    RunOptions,
     parse_failures,
     parse_progress,
     snakemake_command,
 )
-from ossrflow.run.profiles import load_profile
 
 # Recorded from Snakemake 9.27.1 (a tool exiting 1, then a job exiting 33).
 FAILED_LOG = """\

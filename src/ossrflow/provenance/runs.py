@@ -1,0 +1,139 @@
+"""Run and record: the one path from a CWL document to a finished run folder with its crate.
+
+:func:`prepare_target` turns what a user names (a CWL document and its job, or a workflow
+definition, composed into ``RUN_DIR/workflow/``) into the workflow, job and lock to run.
+
+``ossrflow run`` and :func:`ossrflow.provenance.rerun.rerun` both go through
+:func:`run_and_record`: run through Snakemake (:func:`ossrflow.run.execute.run_workflow`), then
+record the run in ``RUN_DIR/provenance/``, finished or failed. A failed run is recorded before
+its error is raised; a run that was already up to date keeps its record; a dry run records
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ossrflow.errors import InputError, WorkflowFailed
+from ossrflow.provenance.record import DEFAULT_COPY_LIMIT, record_run
+from ossrflow.run.execute import RunResult, run_workflow
+from ossrflow.run.rundir import COMPOSED_DIR, CRATE_DIR, RESULTS_DIR
+
+if TYPE_CHECKING:
+    from ossrflow.config import Settings
+    from ossrflow.provenance.model import Tolerance
+    from ossrflow.run.options import RunOptions
+    from ossrflow.run.snakemake import Progress
+    from ossrflow.transfer import ProgressCallback
+
+__all__ = ["RecordedRun", "RunTarget", "prepare_target", "run_and_record"]
+
+
+@dataclass(frozen=True)
+class RunTarget:
+    """What a run runs: a CWL document, its job order and the lock that pins them (if any)."""
+
+    workflow: Path
+    job: Path | None
+    lock: Path | None = None
+
+
+def prepare_target(
+    target: Path,
+    job: Path | None,
+    run_dir: Path,
+    settings: Settings,
+    *,
+    progress: ProgressCallback | None = None,
+) -> RunTarget:
+    """A CWL document as it is; a definition composed into ``RUN_DIR/workflow/`` first."""
+    from ossrflow.compose.composition import compose_definition
+    from ossrflow.cwl.load import is_cwl_document
+
+    if is_cwl_document(target):
+        return RunTarget(target, job)
+    if job is not None:
+        raise InputError(
+            "a definition names its own inputs; no job file is taken",
+            source=str(job),
+            hint="drop the job file, or run the composed workflow.cwl with it",
+        )
+    composed = compose_definition(target, run_dir / COMPOSED_DIR, settings, progress=progress)
+    return RunTarget(composed.workflow, composed.job, composed.lock_path)
+
+
+@dataclass(frozen=True)
+class RecordedRun:
+    """A run's result and its record (``None`` for a dry run, which records nothing)."""
+
+    result: RunResult
+    crate: Path | None
+
+    @property
+    def up_to_date(self) -> bool:
+        """Nothing ran: the run folder already held this result, and its record stands."""
+        return self.result.up_to_date
+
+
+def run_and_record(
+    workflow: str | Path,
+    job: Path | None,
+    *,
+    run_dir: Path,
+    options: RunOptions,
+    outdir: Path | None = None,
+    lock: Path | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    tolerance: Sequence[Tolerance] = (),
+    rerun_of: str | None = None,
+    copy_limit: int = DEFAULT_COPY_LIMIT,
+) -> RecordedRun:
+    """Run ``workflow`` with ``job`` in ``run_dir`` and record it (see the module docstring).
+
+    Output files go to ``outdir`` (default: ``RUN_DIR/results``; none for a dry run).
+    ``copy_limit`` bounds the bytes of input and output files the crate keeps copies of.
+
+    Raises :class:`WorkflowFailed` (after recording the failed run) when a step fails.
+    """
+    started = datetime.now(UTC)
+    if outdir is None and not options.dry_run:
+        outdir = run_dir / RESULTS_DIR
+
+    def record(outputs: Any, failure: WorkflowFailed | None) -> Path:
+        return record_run(
+            run_dir,
+            workflow=workflow,
+            job=job,
+            lock=lock,
+            profile=options.profile,
+            started=started,
+            ended=datetime.now(UTC),
+            exit_state="failed" if failure else "completed",
+            outputs=outputs,
+            error=str(failure) if failure else None,
+            tolerance=tolerance,
+            rerun_of=rerun_of,
+            copy_limit=copy_limit,
+        )
+
+    try:
+        result = run_workflow(
+            str(workflow),
+            str(job) if job is not None else None,
+            run_dir=run_dir,
+            outdir=outdir,
+            options=options,
+            progress=progress,
+        )
+    except WorkflowFailed as exc:
+        record(None, exc)
+        raise
+    if options.dry_run:
+        return RecordedRun(result, None)
+    if result.up_to_date:
+        return RecordedRun(result, result.run_dir / CRATE_DIR)
+    return RecordedRun(result, record(result.outputs, None))
