@@ -24,9 +24,13 @@
 # codename), OSSRFLOW_DEBIAN_MIRROR (default: read from apt).
 set -euo pipefail
 
-export DEBIAN_FRONTEND=noninteractive
 HERE="$(cd "$(dirname "$0")" && pwd)"
-CACHE="${OSSRFLOW_CLUSTER_DIR:-/tmp/ossrflow-cluster}/base"
+# shellcheck disable=SC2034  # the log prefix, read by lib.sh
+TAG=base
+# shellcheck source-path=SCRIPTDIR source=../../scripts/lib.sh disable=SC1091
+. "$HERE/../../scripts/lib.sh"
+
+CACHE="$(state_root)/base"
 # shellcheck disable=SC1091
 SUITE="${OSSRFLOW_DEBIAN_SUITE:-$(. /etc/os-release && echo "${VERSION_CODENAME:-bookworm}")}"
 PACKAGES=python3,python3-venv,python3-pip,python-is-python3,ca-certificates
@@ -35,12 +39,6 @@ BUSYBOX_IMAGE=ossrflow/busybox:local
 PYTHON_IMAGE=ossrflow/debian-python:local
 CONFORMANCE_NAMES=(docker.io/debian:stable-slim docker.io/python:3-slim docker.io/alpine:latest)
 CONFORMANCE_BASH=docker.io/bash:4.4  # built: its entry point passes options to bash, like the original
-
-log() { echo "[base] $*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
 
 # The mirror apt uses for $SUITE on this machine (no hard-coded host).
 debian_mirror() {
@@ -96,8 +94,8 @@ rootfs_tarball() {  # mirror key -> path of the cached root filesystem tarball (
     echo "$tarball"
     return
   fi
-  [ "$(id -u)" -eq 0 ] || die "debootstrap needs root"
-  command -v debootstrap >/dev/null || { ensure_apt_lists && apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
+  require_root "debootstrap needs it"
+  command -v debootstrap >/dev/null || apt_install "$CACHE/apt.log" debootstrap
   mkdir -p "$CACHE"
   root="$(mktemp -d "$CACHE/rootfs.XXXXXX")"
   log "debootstrap $SUITE from $mirror (about a minute)"

@@ -3,7 +3,7 @@
 # (Debian 12 has no HTCondor package; trixie has `condor`).
 #
 #   bash scripts/cluster/htcondor.sh install           # chroot, condor, nodejs, venv with ossrflow
-#   bash scripts/cluster/htcondor.sh install-ossrflow  # reinstall ossrflow if pyproject.toml changed
+#   bash scripts/cluster/htcondor.sh install-ossrflow  # reinstall ossrflow if its source changed
 #   bash scripts/cluster/htcondor.sh start             # install if needed, mount, start condor_master
 #   bash scripts/cluster/htcondor.sh stop              # stop the pool and unmount everything
 #   bash scripts/cluster/htcondor.sh status            # exit 0 and print the slot states if the pool is up
@@ -19,28 +19,36 @@
 # bind to 127.0.0.1 (ports chosen by the kernel; the collector's is in the log dir).
 #
 # ossrflow in the chroot: `ossrflow run --profile htcondor` (and every job it submits) must run
-# inside the chroot, so the venv holds this repository's ossrflow, installed editable (`pip install
-# -e`, with its dependencies): edits of the source need no reinstall. A stamp in the venv records
-# the repository path and the hash of its pyproject.toml; `install` and `start` reinstall only when
-# that changed (a second start costs nothing). nodejs (cwltool's JavaScript expressions) and bash
-# (Snakemake's shell, job scripts) are installed in the chroot too.
+# inside the chroot, so the venv holds this repository's ossrflow with its dependencies. The
+# repository's files (those a clone with the working tree's changes has: git's tracked and
+# untracked ones, not the ignored) are copied into the chroot, /opt/ossrflow-src, owned by the
+# chroot user, and pip installs that copy (not editable): the repository itself may lie where that
+# user cannot read (a home dir). A stamp in the venv holds the sha256 over the copied files' paths
+# and contents; `install` and `start` (and so every test session) copy and reinstall only when the
+# repository's files no longer match it (the check takes some 50 ms). nodejs (cwltool's JavaScript
+# expressions) and bash (Snakemake's shell, job scripts) are installed in the chroot too.
 #
 # Shared paths: while the pool runs, /tmp and /work (plus the repository this script belongs to
 # and any dir in OSSRFLOW_HTCONDOR_BINDS, space-separated) are bind-mounted into the chroot at the
-# same paths, so a path means the same file inside and outside. `exec` runs CMD as `ossrflow`
-# (root with --root) in the caller's working directory, which must be under one of those paths
-# and, for Snakemake, writable by uid ${OSSRFLOW_HTCONDOR_UID:-2001}. Its environment is clean:
-# PATH starts with the venv /opt/ossrflow-venv/bin (ossrflow, snakemake, the htcondor executor
-# plugin), CONDOR_CONFIG is set, PYTHONPYCACHEPREFIX points into the user's home (the repository
-# is not writable by that user), and the caller's OSSRFLOW_* and SNAKEMAKE_* variables are passed
-# on.
+# same paths, so a path means the same file inside and outside. The repository and those dirs are
+# made reachable for the chroot user even below a dir it may not enter (a 0700 home or mktemp dir;
+# see reach_dir); their own permissions are left as they are. `exec` runs CMD as `ossrflow` (root
+# with --root) in the caller's working directory, which must be under one of those paths and, for
+# Snakemake, writable by uid ${OSSRFLOW_HTCONDOR_UID:-2001}. Its environment is clean: PATH starts
+# with the venv /opt/ossrflow-venv/bin (ossrflow, snakemake, the htcondor executor plugin),
+# CONDOR_CONFIG is set, PYTHONPYCACHEPREFIX points into the user's home (the shared dirs need not
+# be writable by that user), and the caller's OSSRFLOW_* and SNAKEMAKE_* variables are passed on.
 #
 # Never delete the state dir while the pool runs: the bind mounts would make `rm -rf` reach into
 # /tmp and /work. `stop` unmounts them. Must run as root.
 set -euo pipefail
 
-export DEBIAN_FRONTEND=noninteractive
-STATE_DIR="${OSSRFLOW_CLUSTER_DIR:-/tmp/ossrflow-cluster}/htcondor"
+# shellcheck disable=SC2034  # the log prefix, read by lib.sh
+TAG=htcondor
+# shellcheck source-path=SCRIPTDIR source=../lib.sh disable=SC1091
+. "$(dirname "$0")/../lib.sh"
+
+STATE_DIR="$(state_root)/htcondor"
 ROOT="$STATE_DIR/root"
 TIMEOUT="${OSSRFLOW_CLUSTER_TIMEOUT:-90}"
 SUITE=trixie
@@ -57,20 +65,13 @@ INSTALLED_MARKER="$ROOT/.ossrflow-installed"
 # Debian packages in the chroot: the pool, the venv, and what jobs run (bash: Snakemake's shell
 # and job scripts; nodejs: cwltool's JavaScript expressions).
 CHROOT_PACKAGES="condor python3-venv python3-pip ca-certificates bash nodejs"
-# Records which repository (path and pyproject.toml hash) the venv's ossrflow comes from.
+# The copy of the repository that pip installs, and the stamp: the hash of that copy (see
+# ossrflow_files).
+OSSRFLOW_SRC=/opt/ossrflow-src           # inside the chroot
 OSSRFLOW_STAMP="$VENV/.ossrflow-stamp" # inside the chroot
 PYCACHE_DIR="$CHROOT_HOME/.cache/pycache" # inside the chroot
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-
-log() { echo "[htcondor] $*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-require_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap, chroot and mount need it)"
-}
+ROOT_WHY="debootstrap, chroot and mount need it"
 
 # in_chroot CMD...: run CMD as root inside the chroot with a clean environment.
 in_chroot() {
@@ -83,6 +84,11 @@ as_user() {
   chroot --userspec="$CHROOT_UID:$CHROOT_UID" "$ROOT" /usr/bin/env -i -C "$CHROOT_HOME" \
     HOME="$CHROOT_HOME" USER="$CHROOT_USER" LOGNAME="$CHROOT_USER" LANG=C.UTF-8 \
     PATH="$CHROOT_PATH" CONDOR_CONFIG="$CONDOR_CONFIG_PATH" "$@"
+}
+
+# user_can TEST-ARGS...: `test TEST-ARGS` as the chroot user inside the chroot (e.g. -x DIR).
+user_can() {
+  chroot --userspec="$CHROOT_UID:$CHROOT_UID" "$ROOT" /usr/bin/test "$@" 2>/dev/null
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -138,18 +144,95 @@ shared_dirs() {
   fi
 }
 
+# bind_into_chroot DIR: DIR at the same path inside the chroot (nothing if it is there already).
+bind_into_chroot() {
+  local d=$1
+  mkdir -p "$ROOT$d"
+  if ! is_mounted "$ROOT$d"; then
+    log "bind-mounting $d into the chroot"
+    # Non-recursive and private: the chroot (itself under /tmp) does not show up again inside.
+    mount --bind "$d" "$ROOT$d"
+    mount --make-private "$ROOT$d"
+  fi
+}
+
+# open_chroot_parents DIR: the chroot's own dirs above DIR, up to the next mount point (e.g. the
+# chroot's /root, mode 0700, above a repository in /root/...), let the chroot user pass (o+x).
+# Nothing of the host changes: at a mount point (a shared dir, a tmpfs) the walk stops.
+open_chroot_parents() {
+  local p=$1
+  while p="$(dirname "$p")" && [ "$p" != / ] && ! is_mounted "$ROOT$p"; do
+    if [ "$(($(stat -c '0%a' "$ROOT$p") & 1))" -eq 0 ]; then
+      chmod o+x "$ROOT$p"
+    fi
+  done
+}
+
+# reach_dir DIR: DIR (the repository, an OSSRFLOW_HTCONDOR_BINDS dir), already visible in the
+# chroot through its own bind mount or one of a parent (/tmp, /work), reachable for the chroot
+# user. Through a parent's bind, a host dir on the way that the user may not enter (a mktemp -d or
+# home dir, 0700) is covered, in the chroot only, by a small tmpfs holding just the path to DIR,
+# and DIR is bind-mounted there (the user could see nothing below that dir before either). DIR's own
+# permissions stay as they are: a warning says when the user cannot read it.
+reach_dir() {
+  local d=$1 top p rest part
+  top="$(awk -v d="$d" '$0 == d || index(d, $0 "/") == 1 { print; exit }' "$SHARED_LIST")"
+  [ -n "$top" ] || return 0
+  open_chroot_parents "$top"
+  p=$top rest=${d#"$top"}
+  while [ -n "$rest" ]; do
+    rest=${rest#/}
+    part=${rest%%/*}
+    rest=${rest#"$part"}
+    [ -n "$rest" ] || break # DIR itself
+    p=$p/$part
+    is_mounted "$ROOT$p" && break # covered by an earlier reach_dir
+    if ! user_can -x "$p"; then
+      log "covering $p (closed to $CHROOT_USER) in the chroot with a tmpfs that leads to $d"
+      mount -t tmpfs -o mode=0755,size=1m,nosuid,nodev ossrflow-path "$ROOT$p"
+      mount --make-private "$ROOT$p"
+      break
+    fi
+  done
+  if ! [ "$ROOT$d" -ef "$d" ]; then
+    bind_into_chroot "$d"
+    open_chroot_parents "$d"
+  fi
+  if ! user_can -r "$d" -a -x "$d"; then
+    log "warning: the chroot user $CHROOT_USER (uid $CHROOT_UID) cannot read $d (mode $(stat -c %a "$d")):" \
+      "commands that \`exec\` runs there or that read files in it fail"
+  fi
+}
+
+# The dirs that must be reachable for the chroot user: the repository (tests run `exec` in it
+# and read its files) and the extra binds.
+reach_dirs() {
+  local d
+  for d in "$REPO_DIR" ${OSSRFLOW_HTCONDOR_BINDS:-}; do
+    [ -d "$d" ] && reach_dir "$d"
+  done
+  return 0
+}
+
 mount_shared() {
   local d
   bind_dirs >"$SHARED_LIST"
   while read -r d; do
-    mkdir -p "$ROOT$d"
-    if ! is_mounted "$ROOT$d"; then
-      log "bind-mounting $d into the chroot"
-      # Non-recursive and private: the chroot (itself under /tmp) does not show up again inside.
-      mount --bind "$d" "$ROOT$d"
-      mount --make-private "$ROOT$d"
-    fi
+    bind_into_chroot "$d"
   done <"$SHARED_LIST"
+  reach_dirs
+}
+
+# share_repository: for a `start` while the pool is up (started from another checkout, maybe):
+# this repository joins the shared dirs, unless it is shared already.
+share_repository() {
+  if ! shared_dirs | awk -v d="$REPO_DIR" '$0 == d || index(d, $0 "/") == 1 { found = 1 } END { exit !found }'; then
+    shared_dirs >"$SHARED_LIST.new"
+    echo "$REPO_DIR" >>"$SHARED_LIST.new"
+    mv "$SHARED_LIST.new" "$SHARED_LIST"
+    bind_into_chroot "$REPO_DIR"
+  fi
+  reach_dir "$REPO_DIR"
 }
 
 # unmount_all: every mount below the chroot, deepest first.
@@ -202,18 +285,7 @@ ensure_host_tools() {
   if command -v debootstrap >/dev/null; then
     return 0
   fi
-  log "installing debootstrap on the host"
-  local aptlog
-  aptlog="$(mktemp /tmp/ossrflow-htcondor-apt.XXXXXX.log)"
-  if ! {
-    apt-get update -qq -o DPkg::Lock::Timeout=600 &&
-      apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-        -o DPkg::Lock::Timeout=600 debootstrap
-  } >"$aptlog" 2>&1; then
-    tail -n 20 "$aptlog" | sed 's/^/[htcondor]   /' >&2
-    die "apt-get install debootstrap failed; full output in $aptlog"
-  fi
-  rm -f "$aptlog"
+  apt_install "$STATE_DIR/apt-host.log" debootstrap
 }
 
 bootstrap_root() {
@@ -231,10 +303,8 @@ bootstrap_root() {
   fi
   mkdir -p "$STATE_DIR"
   log "debootstrap --variant=minbase $SUITE from $mirror (log: $STATE_DIR/debootstrap.log)"
-  debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror" >"$STATE_DIR/debootstrap.log" 2>&1 || {
-    tail -n 20 "$STATE_DIR/debootstrap.log" | sed 's/^/[htcondor]   /' >&2
-    die "debootstrap failed; see $STATE_DIR/debootstrap.log"
-  }
+  debootstrap --variant=minbase "$SUITE" "$ROOT" "$mirror" >"$STATE_DIR/debootstrap.log" 2>&1 ||
+    die_with_log "$STATE_DIR/debootstrap.log" "debootstrap failed; see $STATE_DIR/debootstrap.log"
   touch "$ROOT/.ossrflow-bootstrapped"
 }
 
@@ -266,8 +336,7 @@ install_packages() {
     in_chroot apt-get update -qq &&
       in_chroot apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 $missing
   } >"$STATE_DIR/apt.log" 2>&1; then
-    tail -n 20 "$STATE_DIR/apt.log" | sed 's/^/[htcondor]   /' >&2
-    die "apt-get install in the chroot failed; see $STATE_DIR/apt.log"
+    die_with_log "$STATE_DIR/apt.log" "apt-get install in the chroot failed; see $STATE_DIR/apt.log"
   fi
 }
 
@@ -308,39 +377,75 @@ create_venv() {
       as_user "$VENV/bin/pip" install --quiet --upgrade pip &&
       as_user "$VENV/bin/pip" install --quiet $PIP_PACKAGES
   } >"$STATE_DIR/pip.log" 2>&1; then
-    tail -n 20 "$STATE_DIR/pip.log" | sed 's/^/[htcondor]   /' >&2
-    die "pip install in the chroot failed; see $STATE_DIR/pip.log"
+    die_with_log "$STATE_DIR/pip.log" "pip install in the chroot failed; see $STATE_DIR/pip.log"
   fi
 }
 
-# ossrflow_stamp: where the venv's ossrflow must come from: this repository's path and the hash
-# of its pyproject.toml (dependencies, entry points; source edits need no reinstall).
-ossrflow_stamp() {
-  echo "$REPO_DIR $(sha256sum "$REPO_DIR/pyproject.toml" | cut -d' ' -f1)"
+# ossrflow_files: the repository's files as a fresh clone with the working tree's changes would
+# have them: tracked and untracked ones, without what .gitignore excludes (a venv, caches,
+# bytecode, run dirs). Relative paths, NUL-separated, sorted. Not a git checkout (or git refuses
+# it): every file but .git, .venv, caches and bytecode.
+ossrflow_files() {
+  (
+    cd "$REPO_DIR" || exit 1
+    local f
+    if ! git -c safe.directory="$PWD" ls-files -z --cached --others --exclude-standard --deduplicate 2>/dev/null; then
+      find . \( -name .git -o -name .venv -o -name __pycache__ -o -name '.*_cache' -o -name '*.egg-info' \) -prune \
+        -o -type f ! -name '*.py[co]' -print0
+    fi | while IFS= read -r -d '' f; do
+      # a deleted file git still lists; a submodule (a dir)
+      [ -f "$f" ] && printf '%s\0' "${f#./}"
+    done | LC_ALL=C sort -z
+  )
 }
 
-# ossrflow_current: whether the venv's ossrflow matches the stamp (no mount needed to tell).
+# files_hash DIR <LIST: sha256 over `sha256sum` of the files in LIST (NUL-separated, relative to
+# DIR): their paths and contents.
+files_hash() {
+  (cd "$1" && xargs -0 -r sha256sum --) | sha256sum | cut -d' ' -f1
+}
+
+# ossrflow_current: whether the venv's ossrflow was built from files like the repository's now.
 ossrflow_current() {
-  [ -x "$ROOT$VENV/bin/ossrflow" ] && [ "$(cat "$ROOT$OSSRFLOW_STAMP" 2>/dev/null)" = "$(ossrflow_stamp)" ]
+  [ -x "$ROOT$VENV/bin/ossrflow" ] &&
+    [ "$(cat "$ROOT$OSSRFLOW_STAMP" 2>/dev/null)" = "$(ossrflow_files | files_hash "$REPO_DIR")" ]
 }
 
-# install_ossrflow: this repository's ossrflow, editable and with its dependencies, in the venv,
-# then the stamp. The repository must be mounted in the chroot.
+# copy_ossrflow LIST: the repository's files named in LIST (see ossrflow_files) into the chroot,
+# fresh, owned by the chroot user (so that pip may write build leftovers there, and whatever the
+# repository's modes, it can read them).
+copy_ossrflow() {
+  local list=$1 dest="$ROOT$OSSRFLOW_SRC"
+  rm -rf "$dest"
+  install -d -o "$CHROOT_UID" -g "$CHROOT_UID" -m 0755 "$dest"
+  (cd "$REPO_DIR" && tar --null -T "$list" -cf -) | tar -C "$dest" --no-same-owner -xf - ||
+    die "copying $REPO_DIR to $dest failed"
+  chown -R "$CHROOT_UID:$CHROOT_UID" "$dest"
+  chmod -R u+rwX,go+rX "$dest"
+}
+
+# install_ossrflow: this repository's ossrflow, from a copy in the chroot and with its
+# dependencies, in the venv; an import and command check; then the stamp (the copy's hash).
+# The check names no module inside ossrflow, which may move: the package, the job runner
+# (cwltool), the executor plugin and the `ossrflow` command.
 install_ossrflow() {
-  local stamp
-  stamp="$(ossrflow_stamp)"
-  [ -f "$ROOT$REPO_DIR/pyproject.toml" ] ||
-    die "the repository $REPO_DIR is not mounted in the chroot (run: $0 start)"
-  log "pip install --editable $REPO_DIR in $VENV (log: $STATE_DIR/pip-ossrflow.log)"
+  log "pip install ossrflow from a copy of $REPO_DIR ($OSSRFLOW_SRC in the chroot) in $VENV" \
+    "(log: $STATE_DIR/pip-ossrflow.log)"
   rm -f "$ROOT$OSSRFLOW_STAMP"
-  # The import check is the one a job needs: the job runner (cwltool) and the executor plugin.
+  [ -f "$REPO_DIR/pyproject.toml" ] || die "$REPO_DIR has no pyproject.toml"
+  local list="$STATE_DIR/ossrflow-files" stamp
+  ossrflow_files >"$list"
+  copy_ossrflow "$list"
+  stamp="$(files_hash "$ROOT$OSSRFLOW_SRC" <"$list")"
+  # Uninstalled first: pip would keep an installed ossrflow of the same version.
   if ! {
-    as_user "$VENV/bin/pip" install --quiet --editable "$REPO_DIR" &&
-      as_user "$VENV/bin/python" -c \
-        'import ossrflow.execute, ossrflow.jobrunner, cwltool.main, snakemake_executor_plugin_htcondor'
+    as_user "$VENV/bin/pip" uninstall --quiet --yes ossrflow &&
+      as_user "$VENV/bin/pip" install --quiet "$OSSRFLOW_SRC" &&
+      as_user "$VENV/bin/python" -c 'import ossrflow, cwltool.main, snakemake_executor_plugin_htcondor' &&
+      as_user "$VENV/bin/ossrflow" --version
   } >"$STATE_DIR/pip-ossrflow.log" 2>&1; then
-    tail -n 20 "$STATE_DIR/pip-ossrflow.log" | sed 's/^/[htcondor]   /' >&2
-    die "installing ossrflow in the chroot failed; see $STATE_DIR/pip-ossrflow.log"
+    die_with_log "$STATE_DIR/pip-ossrflow.log" \
+      "installing ossrflow in the chroot failed; see $STATE_DIR/pip-ossrflow.log"
   fi
   echo "$stamp" >"$ROOT$OSSRFLOW_STAMP"
 }
@@ -363,22 +468,17 @@ install_base() {
   touch "$INSTALLED_MARKER"
 }
 
-# ensure_ossrflow: install_ossrflow unless the stamp matches, mounting the shared dirs first when
-# the repository is not visible in the chroot (a running pool has it mounted already).
+# ensure_ossrflow: install_ossrflow unless the stamp matches (no shared dir needs to be mounted).
 ensure_ossrflow() {
   if ossrflow_current; then
     log "ossrflow from $REPO_DIR already installed in $VENV"
     return 0
   fi
-  if [ ! -f "$ROOT$REPO_DIR/pyproject.toml" ]; then
-    mount_system
-    mount_shared
-  fi
   install_ossrflow
 }
 
 cmd_install() {
-  require_root
+  require_root "$ROOT_WHY"
   local t0=$SECONDS
   install_base
   ensure_ossrflow
@@ -389,7 +489,7 @@ cmd_install() {
 
 # install-ossrflow: only the last step of install (missing chroot packages, then ossrflow).
 cmd_install_ossrflow() {
-  require_root
+  require_root "$ROOT_WHY"
   [ -f "$INSTALLED_MARKER" ] || die "the chroot is not installed (run: $0 install)"
   mount_system
   install_packages
@@ -466,18 +566,11 @@ EOF
   chown "$CHROOT_UID:$CHROOT_UID" "$ROOT$CONDOR_CONFIG_PATH"
 }
 
-running() {
-  local state
-  state="$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
 master_pid() {
   local pid
-  [ -s "$ROOT$MASTER_PIDFILE" ] || return 1
+  pid_alive "$ROOT$MASTER_PIDFILE" condor_master || return 1
   pid="$(tr -dc '0-9' <"$ROOT$MASTER_PIDFILE")"
-  [ -n "$pid" ] && running "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = condor_master ] &&
-    echo "$pid"
+  running "$pid" && echo "$pid"
 }
 
 slot_states() {
@@ -493,13 +586,6 @@ pool_ready() {
   slot_states | grep -qE '^(Unclaimed|Claimed)$'
 }
 
-show_log() {
-  if [ -f "$1" ]; then
-    log "last lines of $1:"
-    tail -n 15 "$1" | sed 's/^/[htcondor]   /' >&2
-  fi
-}
-
 # Processes whose root directory is the chroot (the daemons and any job still running).
 chroot_pids() {
   local p link
@@ -512,9 +598,10 @@ chroot_pids() {
 }
 
 cmd_start() {
-  require_root
+  require_root "$ROOT_WHY"
   if master_pid >/dev/null && pool_ready; then
     install_packages
+    share_repository
     ensure_ossrflow
     log "already running ($(slot_summary))"
     return 0
@@ -574,7 +661,7 @@ stop_pool() {
 }
 
 cmd_stop() {
-  require_root
+  require_root "$ROOT_WHY"
   stop_pool
   log "stopped"
 }
@@ -612,7 +699,7 @@ EOF
 # workdir: a new empty dir under /tmp that the chroot user owns, for a test's Snakemake run
 # (pytest's own tmp dirs live in /tmp/pytest-of-root, mode 0700, which that user cannot enter).
 cmd_workdir() {
-  require_root
+  require_root "$ROOT_WHY"
   local dir
   dir="$(mktemp -d /tmp/ossrflow-htcondor-work.XXXXXX)"
   chown "$CHROOT_UID:$CHROOT_UID" "$dir"
@@ -622,7 +709,7 @@ cmd_workdir() {
 
 # exec [--root] [-e NAME=VALUE]... -- CMD...: CMD inside the chroot, in the caller's working dir.
 cmd_exec() {
-  require_root
+  require_root "$ROOT_WHY"
   local as_root=0 extra=()
   while [ $# -gt 0 ]; do
     case $1 in

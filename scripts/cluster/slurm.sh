@@ -20,8 +20,12 @@
 # node, default 90).
 set -euo pipefail
 
-export DEBIAN_FRONTEND=noninteractive
-STATE_DIR="${OSSRFLOW_CLUSTER_DIR:-/tmp/ossrflow-cluster}/slurm"
+# shellcheck disable=SC2034  # the log prefix, read by lib.sh
+TAG=slurm
+# shellcheck source-path=SCRIPTDIR source=../lib.sh disable=SC1091
+. "$(dirname "$0")/../lib.sh"
+
+STATE_DIR="$(state_root)/slurm"
 TIMEOUT="${OSSRFLOW_CLUSTER_TIMEOUT:-90}"
 CLUSTER_NAME=ossrflow
 PARTITION=debug
@@ -38,63 +42,18 @@ DB_DIR="$STATE_DIR/mysql"
 DB_SOCKET="$STATE_DIR/mysqld/mysqld.sock"  # socket and pid file in a dir the mysql user owns
 DB_PIDFILE="$STATE_DIR/mysqld/mariadb.pid"
 
-log() { echo "[slurm] $*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-require_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and starts system daemons)"
-}
-
 # ---------------------------------------------------------------------------------------------
 # install
 # ---------------------------------------------------------------------------------------------
 
-missing_packages() {
-  local pkg
-  for pkg in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-      echo "$pkg"
-    fi
-  done
-}
-
+# apt's and the maintainer scripts' output goes to a log that is shown only on failure.
 cmd_install() {
   require_root
-  local -a missing
-  mapfile -t missing < <(missing_packages)
-  if [ "${#missing[@]}" -eq 0 ]; then
+  if [ -z "$(missing_debs "${PACKAGES[@]}")" ]; then
     log "packages already installed"
     return 0
   fi
-  log "installing: ${missing[*]}"
-  # Keep the packages' maintainer scripts from starting daemons (munge, mariadb, slurm*) with
-  # their default configuration: a policy-rc.d that answers 101 ("action forbidden"), only for
-  # the duration of the install and only if the machine has none of its own.
-  local policy=/usr/sbin/policy-rc.d own_policy=0
-  if [ ! -e "$policy" ]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy"
-    chmod 755 "$policy"
-    own_policy=1
-  fi
-  # apt's and the maintainer scripts' chatter goes to a log that is shown only on failure; the
-  # lock timeout lets a concurrent apt-get (another install on the machine) finish first.
-  local rc=0 aptlog
-  aptlog="$(mktemp /tmp/ossrflow-slurm-install.XXXXXX.log)"
-  {
-    apt-get update -qq -o DPkg::Lock::Timeout=600 &&
-      apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 \
-        -o DPkg::Lock::Timeout=600 "${missing[@]}"
-  } >"$aptlog" 2>&1 || rc=$?
-  [ "$own_policy" -eq 0 ] || rm -f "$policy"
-  if [ "$rc" -ne 0 ]; then
-    tail -n 20 "$aptlog" | sed 's/^/[slurm]   /' >&2
-    die "apt-get install failed (exit $rc) for: ${missing[*]}; full output in $aptlog"
-  fi
-  rm -f "$aptlog"
-  log "installed"
+  apt_install "$STATE_DIR/apt.log" "${PACKAGES[@]}"
 }
 
 binaries_present() {
@@ -108,80 +67,6 @@ binaries_present() {
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-
-# pid_alive PIDFILE NAME: the pid in PIDFILE is a live process whose command name is NAME
-# (guards against a stale pid file whose number was reused by something else).
-pid_alive() {
-  local pidfile=$1 name=$2 pid
-  [ -s "$pidfile" ] || return 1
-  pid="$(tr -dc '0-9' <"$pidfile")"
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$name" ]
-}
-
-# running PID: the process exists and is no zombie (a daemon reparented to init stays a zombie
-# until init reaps it).
-running() {
-  local state
-  state="$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$state" ] && [ "$state" != Z ]
-}
-
-# stop_pid PIDFILE NAME: TERM, wait up to 20 s, then KILL; removes the pid file.
-stop_pid() {
-  local pidfile=$1 name=$2 pid i
-  if pid_alive "$pidfile" "$name"; then
-    pid="$(tr -dc '0-9' <"$pidfile")"
-    log "stopping $name (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      running "$pid" || break
-      sleep 0.2
-    done
-    if running "$pid"; then
-      log "$name did not stop in 20 s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$pidfile"
-}
-
-port_in_use() {
-  ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
-}
-
-# show_log LOGFILE: the last lines of a daemon's log, on stderr.
-show_log() {
-  if [ -f "$1" ]; then
-    log "last lines of $1:"
-    tail -n 15 "$1" | sed 's/^/[slurm]   /' >&2
-  fi
-}
-
-# wait_for [--pid PID] SECONDS DESCRIPTION LOGFILE COMMAND...: poll COMMAND every 0.5 s until it
-# succeeds; fail with the log's tail after SECONDS, or as soon as process PID has died.
-wait_for() {
-  local pid="" seconds what logfile i
-  if [ "$1" = --pid ]; then
-    pid=$2
-    shift 2
-  fi
-  seconds=$1 what=$2 logfile=$3
-  shift 3
-  for ((i = 0; i < seconds * 2; i++)); do
-    if "$@" >/dev/null 2>&1; then
-      return 0
-    fi
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-      log "error: $what exited during start-up; see $logfile"
-      show_log "$logfile"
-      exit 1
-    fi
-    sleep 0.5
-  done
-  log "error: $what not ready after ${seconds}s; see $logfile"
-  show_log "$logfile"
-  exit 1
-}
 
 node_state() {
   sinfo -h -o %T 2>/dev/null | head -n 1

@@ -15,30 +15,23 @@
 # Environment: OSSRFLOW_CLUSTER_DIR (state root), OSSRFLOW_CLUSTER_TIMEOUT (seconds to wait, default 60).
 set -euo pipefail
 
-export DEBIAN_FRONTEND=noninteractive
-STATE_DIR="${OSSRFLOW_CLUSTER_DIR:-/tmp/ossrflow-cluster}/docker"
+# shellcheck disable=SC2034  # the log prefix, read by lib.sh
+TAG=dockerd
+# shellcheck source-path=SCRIPTDIR source=../lib.sh disable=SC1091
+. "$(dirname "$0")/../lib.sh"
+
+STATE_DIR="$(state_root)/docker"
 TIMEOUT="${OSSRFLOW_CLUSTER_TIMEOUT:-60}"
 SOCKET=/var/run/docker.sock
 PIDFILE="$STATE_DIR/dockerd.pid"
 LOG="$STATE_DIR/dockerd.log"
 
-log() { echo "[dockerd] $*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-require_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and starts a system daemon)"
-}
+ROOT_WHY="it installs packages and starts a system daemon"
 
 answers() { docker -H "unix://$SOCKET" info --format '{{.ServerVersion}}' 2>/dev/null; }
 
 our_pid() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid
-  pid="$(cat "$PIDFILE")"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
+  pid_alive "$PIDFILE" dockerd && tr -dc '0-9' <"$PIDFILE"
 }
 
 cmd_install() {
@@ -46,11 +39,10 @@ cmd_install() {
     log "dockerd already installed: $(command -v dockerd)"
     return 0
   fi
-  require_root
+  require_root "$ROOT_WHY"
   local started=$SECONDS
   log "installing Debian's docker.io"
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  apt_install "$STATE_DIR/apt.log" docker.io
   log "installed docker.io in $((SECONDS - started)) s"
 }
 
@@ -61,12 +53,13 @@ cmd_start() {
     return 0
   fi
   cmd_install
-  require_root
+  require_root "$ROOT_WHY"
   [ ! -S "$SOCKET" ] || rm -f "$SOCKET"  # stale socket of a daemon that is gone
   mkdir -p "$STATE_DIR/data" "$STATE_DIR/exec"
   local started=$SECONDS
   log "starting dockerd (state in $STATE_DIR)"
-  # setsid: the daemon must outlive this script and not get the caller's terminal signals.
+  # setsid: the daemon must outlive this script and not get the caller's terminal signals. (A
+  # background job of a script is no process-group leader, so setsid execs: $! is dockerd.)
   setsid dockerd \
     --host "unix://$SOCKET" \
     --data-root "$STATE_DIR/data" \
@@ -74,15 +67,8 @@ cmd_start() {
     --pidfile "$PIDFILE" \
     --bridge=none --iptables=false --ip-masq=false \
     </dev/null >>"$LOG" 2>&1 &
-  local deadline=$((SECONDS + TIMEOUT))
-  until version="$(answers)"; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 20 "$LOG" >&2 || true
-      die "dockerd did not answer within $TIMEOUT s (log: $LOG)"
-    fi
-    sleep 0.2
-  done
-  log "dockerd $version up in $((SECONDS - started)) s"
+  wait_for --pid $! "$TIMEOUT" dockerd "$LOG" answers
+  log "dockerd $(answers) up in $((SECONDS - started)) s"
 }
 
 cmd_stop() {
@@ -94,7 +80,7 @@ cmd_stop() {
   log "stopping dockerd (pid $pid)"
   kill -TERM "$pid"
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || {
+    running "$pid" || {
       log "stopped"
       return 0
     }

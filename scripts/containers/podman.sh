@@ -16,32 +16,27 @@
 # Idempotent. Must run as root.
 set -euo pipefail
 
-export DEBIAN_FRONTEND=noninteractive
+# shellcheck disable=SC2034  # the log prefix, read by lib.sh
+TAG=podman
+# shellcheck source-path=SCRIPTDIR source=../lib.sh disable=SC1091
+. "$(dirname "$0")/../lib.sh"
+
 DROPIN_DIR=/etc/containers/containers.conf.d
 DROPIN="$DROPIN_DIR/ossrflow-limits.conf"
 MARKER="# Written by ossrflow scripts/containers/podman.sh"
 
-log() { echo "[podman] $*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
-
-require_root() {
-  [ "$(id -u)" -eq 0 ] || die "must run as root (it installs packages and writes /etc/containers)"
-}
+ROOT_WHY="it installs packages and writes /etc/containers"
 
 cmd_install() {
   if command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1; then
     log "podman already installed: $(command -v podman)"
     return 0
   fi
-  require_root
+  require_root "$ROOT_WHY"
   local started=$SECONDS
   log "installing Debian's podman and runc"
-  apt-get update -qq
   # runc named first: podman's dependency "crun | runc" would otherwise bring crun.
-  apt-get install -y -qq --no-install-recommends runc podman >/dev/null
+  apt_install "$(state_root)/podman/apt.log" runc podman
   log "installed podman in $((SECONDS - started)) s"
 }
 
@@ -64,7 +59,7 @@ write_dropin() {
 
 cmd_start() {
   cmd_install
-  require_root
+  require_root "$ROOT_WHY"
   write_dropin
   podman info --format '{{.Version.Version}} {{.Store.GraphDriverName}}' >/dev/null \
     || die "podman info failed"
