@@ -11,9 +11,8 @@ from tests.support.httpserver import LoopbackServer
 from tests.support.zenodo import ZenodoApp, add_default_records
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-FIXTURES = SHARED / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
+FIXTURES = DATA / "fixtures"  # real data shapes, sources in its README.md
 
 
 @pytest.fixture
@@ -28,11 +27,16 @@ def http_server() -> Iterator[LoopbackServer]:
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the user's config, cache or token: every OSSRFLOW_* variable is cleared."""
+    """No test reads the user's config, cache or token: every OSSRFLOW_* variable is cleared.
+
+    ``OSSRFLOW_TEST_*`` and the test services' ``OSSRFLOW_CLUSTER_*`` settings are kept.
+    """
     import os
 
     for name in list(os.environ):
-        if name.startswith("OSSRFLOW_"):
+        if name.startswith("OSSRFLOW_") and not name.startswith(
+            ("OSSRFLOW_TEST_", "OSSRFLOW_CLUSTER_")
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("OSSRFLOW_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("OSSRFLOW_CACHE_DIR", str(tmp_path / "cache"))

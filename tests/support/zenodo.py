@@ -1,9 +1,9 @@
 """A Zenodo-shaped API served by the LoopbackServer, built from real record JSON and codemeta files.
 
-Record JSON is shaped after `shared/fixtures/zenodo/`: the current serializer (the sandbox record
+Record JSON is shaped after `tests/data/fixtures/zenodo/`: the current serializer (the sandbox record
 393433: `files` list with `links.self …/files/<key>/content`, `conceptrecid`, `relations.version`)
 or the legacy 2021 one (record 4687123: files under `/api/files/<bucket>/<key>`). File bytes are
-the codemeta fixtures of `shared/fixtures/codemeta/`, so published md5s are real ones.
+the codemeta fixtures of `tests/data/fixtures/codemeta/`, so published md5s are real ones.
 
 It behaves as zenodo.org does today:
 
@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from tests.support.httpserver import Answer, LoopbackServer
 
-FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures"
 RDM_TEMPLATE = FIXTURES / "zenodo" / "rdm2025_sandbox_record_393433_published_cwl_codemeta.json"
 LEGACY_TEMPLATE = FIXTURES / "zenodo" / "legacy2021_record_4687123_agnpy_full.json"
 AGGREGATIONS = FIXTURES / "zenodo" / "legacy2021_escape2020_search_aggregations.json"
