@@ -4,6 +4,13 @@
 stood; ``location_of(node, key)`` turns that into ``line:col`` (1-based). ``load_json_document``
 reports syntax errors with line and column. Both refuse what they cannot read with one line.
 
+Every document a user, a cart, a registry or an upload gives is untrusted, so every reader here
+applies :class:`Limits` before building anything: a size in bytes, a nesting depth, and for YAML
+the number of values its aliases expand to (the "billion laughs" of nested ``&a``/``*a`` is
+refused in milliseconds, from the node graph, before anything walks it). A refusal is one located
+line, exit 2. :func:`check_document_limits` applies them to files that cwltool loads itself
+(CWL documents and job orders).
+
 :func:`find_schema_error` checks such a document against a JSON Schema (draft 2020-12) and turns
 the first violation *in file order* into one located line, ``file:line:col: field.path: problem
 (fix: hint)``:
@@ -19,26 +26,56 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 
 from ossrflow.errors import InputError, NotFound
 
 __all__ = [
+    "DEFAULT_LIMITS",
+    "Limits",
+    "check_document_limits",
     "find_schema_error",
     "load_json_document",
     "load_yaml_document",
     "location_of",
+    "parse_json_text",
     "parse_yaml_text",
     "plain",
 ]
 
 
-def _read_text(path: Path) -> str:
+@dataclass(frozen=True)
+class Limits:
+    """What one document may hold: bytes, nesting depth, values once every alias is expanded."""
+
+    max_bytes: int = 64 << 20
+    max_depth: int = 128
+    max_values: int = 5_000_000
+
+
+DEFAULT_LIMITS = Limits()
+_HINT_LIMITS = "this is not a document ossrflow reads; check where it came from"
+
+
+def _too_large(size: int, limits: Limits, source: str) -> InputError:
+    return InputError(
+        f"document of {size} bytes is larger than the {limits.max_bytes} bytes allowed",
+        source=source,
+        hint=_HINT_LIMITS,
+    )
+
+
+def _read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise _too_large(size, limits, str(path))
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise NotFound(
@@ -52,11 +89,107 @@ def _read_text(path: Path) -> str:
         ) from None
 
 
-def parse_yaml_text(text: str, *, source: str) -> Any:
-    """Parse YAML text with positions kept; one located line on a syntax error."""
+def _mark(node: Node) -> str:
+    return f"{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+def _check_graph(root: Node | None, limits: Limits, source: str) -> None:
+    """Refuse a node graph whose expansion (aliases followed) is too deep, too large or endless.
+
+    Sizes and depths are computed once per distinct node (aliases share their node), so an alias
+    bomb costs what its text costs, not what it expands to.
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id(node) -> (values when expanded, depth)
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)] if root is not None else []
+    while stack:
+        node, closing = stack.pop()
+        children = _children(node)
+        if closing:
+            open_nodes.discard(id(node))
+            size = 1 + sum(sizes[id(child)][0] for child in children)
+            depth = 1 + max((sizes[id(child)][1] for child in children), default=0)
+            if depth > limits.max_depth:
+                raise _too_deep(node, limits, source)
+            if size > limits.max_values:
+                raise _too_many(node, f"more than {limits.max_values} values", source)
+            sizes[id(node)] = (size, depth)
+        elif id(node) in open_nodes:
+            raise _too_many(node, "a value that contains itself", source)
+        elif id(node) not in sizes:
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            stack.extend((child, False) for child in children)
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _too_many(node: Node, what: str, source: str) -> InputError:
+    return InputError(
+        f"its aliases expand to {what} (a YAML alias bomb?)",
+        source=source,
+        location=_mark(node),
+        hint=_HINT_LIMITS,
+    )
+
+
+def _flow_depth_ok(text: str, limits: Limits) -> bool:
+    """Whether ``[``/``{`` nest at most ``max_depth`` deep (quoted text and comments skipped).
+
+    ruamel's scanner slows down quadratically with flow nesting: this linear pass refuses a deep
+    document before it is handed over.
+    """
+    depth, quote, comment, previous = 0, "", False, "\n"
+    for char in text:
+        if comment:
+            comment = char != "\n"
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            comment = True
+        elif char in "[{":
+            depth += 1
+            if depth > limits.max_depth:
+                return False
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+    return True
+
+
+def _too_deep(node: Node, limits: Limits, source: str) -> InputError:
+    return InputError(
+        f"values are nested more than {limits.max_depth} levels deep",
+        source=source,
+        location=_mark(node),
+        hint=_HINT_LIMITS,
+    )
+
+
+def parse_yaml_text(text: str, *, source: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse YAML text with positions kept, within ``limits``; one located line on an error."""
+    if len(text) > limits.max_bytes:
+        raise _too_large(len(text.encode()), limits, source)
     yaml = YAML(typ="rt")
     try:
+        if not _flow_depth_ok(text, limits):
+            raise RecursionError
+        _check_graph(yaml.compose(text), limits, source)
         return yaml.load(text)
+    except RecursionError:
+        raise InputError(
+            f"values are nested more than {limits.max_depth} levels deep",
+            source=source,
+            hint=_HINT_LIMITS,
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = f"{mark.line + 1}:{mark.column + 1}" if mark else None
@@ -68,23 +201,78 @@ def parse_yaml_text(text: str, *, source: str) -> Any:
         raise InputError(f"invalid YAML: {exc}", source=source, hint="fix the syntax") from None
 
 
-def load_yaml_document(path: Path) -> Any:
+def load_yaml_document(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
     """Read a YAML file; the result's mappings and sequences know their line and column."""
-    return parse_yaml_text(_read_text(path), source=str(path))
+    return parse_yaml_text(_read_text(path, limits), source=str(path), limits=limits)
 
 
-def load_json_document(path: Path) -> Any:
-    """Read a JSON file; a syntax error names its line and column."""
-    text = _read_text(path)
+def parse_json_text(text: str | bytes, *, source: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse JSON within ``limits``; a syntax error names its line and column."""
+    if len(text) > limits.max_bytes:
+        raise _too_large(len(text), limits, source)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = json.loads(text)
+    except RecursionError:
+        raise InputError(
+            f"values are nested more than {limits.max_depth} levels deep",
+            source=source,
+            hint=_HINT_LIMITS,
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            raise InputError(
+                f"not UTF-8 text (byte {exc.start})", source=source, hint="save the file as UTF-8"
+            ) from None
         raise InputError(
             f"invalid JSON: {exc.msg}",
-            source=str(path),
+            source=source,
             location=f"{exc.lineno}:{exc.colno}",
             hint="fix the JSON syntax (a validator such as `python -m json.tool` shows where)",
         ) from None
+    _check_json_depth(value, limits, source)
+    return value
+
+
+def _check_json_depth(value: Any, limits: Limits, source: str) -> None:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise InputError(
+                f"values are nested more than {limits.max_depth} levels deep",
+                source=source,
+                hint=_HINT_LIMITS,
+            )
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def load_json_document(path: Path, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Read a JSON file within ``limits``; a syntax error names its line and column."""
+    return parse_json_text(_read_text(path, limits), source=str(path), limits=limits)
+
+
+def check_document_limits(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
+    """Refuse a YAML or JSON file (a CWL document, a job order) that breaks ``limits``.
+
+    For files another library parses afterwards (cwltool): only the checks run here.
+    """
+    text = _read_text(path, limits)
+    yaml = YAML(typ="rt")
+    try:
+        if not _flow_depth_ok(text, limits):
+            raise RecursionError
+        _check_graph(yaml.compose(text), limits, str(path))
+    except RecursionError:
+        raise InputError(
+            f"values are nested more than {limits.max_depth} levels deep",
+            source=str(path),
+            hint=_HINT_LIMITS,
+        ) from None
+    except YAMLError:
+        return  # not YAML: the loader that follows says what is wrong, with its location
 
 
 def location_of(node: object, key: str | int | None = None) -> str | None:

@@ -2,7 +2,14 @@ from pathlib import Path
 
 import pytest
 
-from ossrflow.documents import load_json_document, load_yaml_document, location_of
+from ossrflow.documents import (
+    Limits,
+    check_document_limits,
+    load_json_document,
+    load_yaml_document,
+    location_of,
+    parse_json_text,
+)
 from ossrflow.errors import InputError, NotFound
 
 
@@ -41,3 +48,75 @@ def test_missing_and_binary_files(tmp_path: Path):
     binary.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(InputError, match="not UTF-8 text"):
         load_yaml_document(binary)
+
+
+# --- limits: every document is untrusted -------------------------------------------------------
+
+BOMB = "".join(
+    f"{name}: &{name} [{', '.join([f'*{previous}'] * 9) if previous else ', '.join(['lol'] * 9)}]\n"
+    for previous, name in zip(["", *"abcdefgh"], "abcdefghi", strict=True)
+)
+HINT = "(fix: this is not a document ossrflow reads; check where it came from)"
+
+
+def test_an_alias_bomb_is_refused_from_the_node_graph(tmp_path: Path):
+    path = tmp_path / "bomb.yml"
+    path.write_text(BOMB)
+    with pytest.raises(InputError) as info:
+        load_yaml_document(path)
+    assert str(info.value) == (
+        f"{path}:7:4: its aliases expand to more than 5000000 values (a YAML alias bomb?) {HINT}"
+    )
+    with pytest.raises(InputError):
+        check_document_limits(path)
+
+
+def test_few_aliases_that_expand_a_little_are_fine(tmp_path: Path):
+    path = tmp_path / "ok.yml"
+    path.write_text(BOMB.split("d:")[0])  # a, b, c: 1 + 9 + 81 + ... values
+    assert len(load_yaml_document(path)["c"]) == 9
+
+
+def test_a_value_that_contains_itself_is_refused(tmp_path: Path):
+    path = tmp_path / "loop.yml"
+    path.write_text("a: &a [1, *a]\n")
+    with pytest.raises(InputError) as info:
+        load_yaml_document(path)
+    assert str(info.value) == (
+        f"{path}:1:4: its aliases expand to a value that contains itself (a YAML alias bomb?) {HINT}"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: " + "[" * 5000 + "]" * 5000,
+        "a:\n" + "".join(" " * i + f"k{i}:\n" for i in range(1, 200)) + " " * 200 + "x\n",
+        "a: '" + "[" * 500 + "'\n# " + "{" * 500 + "\n",  # quoted and commented: not nesting
+    ],
+    ids=["flow", "block", "quoted"],
+)
+def test_nesting_depth_is_bounded(tmp_path: Path, text: str):
+    path = tmp_path / "deep.yml"
+    path.write_text(text)
+    if text.startswith("a: '"):
+        assert load_yaml_document(path)["a"] == "[" * 500
+        return
+    with pytest.raises(InputError, match="values are nested more than 128 levels deep"):
+        load_yaml_document(path)
+
+
+def test_json_depth_and_size_are_bounded(tmp_path: Path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200 + "]" * 200)
+    with pytest.raises(InputError, match="nested more than 128 levels"):
+        load_json_document(deep)
+    with pytest.raises(InputError, match="nested more than 4 levels"):
+        parse_json_text('{"a": {"b": {"c": {"d": 1}}}}', source="x", limits=Limits(max_depth=4))
+    big = tmp_path / "big.json"
+    big.write_text('"' + "x" * 100 + '"')
+    with pytest.raises(InputError) as info:
+        load_json_document(big, Limits(max_bytes=50))
+    assert str(info.value) == (
+        f"{big}: document of 102 bytes is larger than the 50 bytes allowed {HINT}"
+    )

@@ -169,6 +169,8 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
     from cwltool.secrets import SecretStore
     from cwltool.stdfsaccess import StdFsAccess
 
+    for given in (tool, job):
+        _check_limits(given)
     args = _parse_args([tool, *([job] if job else [])])
     loading, runtime = _loading_context(args)
     if schema_cache is not None:
@@ -207,6 +209,20 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
     if process.tool["class"] != "Workflow":
         _check_tool_inputs(root, job or tool)
     return root
+
+
+def _check_limits(location: str | None) -> None:
+    """A local document or job order is untrusted: size, nesting and alias limits first."""
+    from urllib.parse import unquote, urlsplit
+
+    from ossrflow.documents import check_document_limits
+
+    if not location:
+        return
+    parts = urlsplit(location)
+    path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(location)
+    if parts.scheme in ("", "file") and path.is_file():
+        check_document_limits(path)
 
 
 def _check_tool_inputs(root: RootDocument, source: str) -> None:
