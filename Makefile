@@ -1,6 +1,7 @@
 # ossrflow: two commands do everything on a fresh machine.
 #   make demo   create .venv if needed, install, run the bundled example workflow (local profile)
-#   make test   install test tools, start the test clusters, run lint, types and the whole suite
+#   make test   install test tools, start the test services (schedulers, container engines,
+#               PostgreSQL, Rucio, Chromium), run lint, types and the whole suite
 # Other targets: make check (lint/types/contracts only), make conformance, make bench, make cli-docs.
 
 PYTHON ?= python3
@@ -36,6 +37,8 @@ clusters:
 	bash scripts/start-test-clusters.sh
 
 clusters-stop:
+	-bash scripts/services/rucio.sh stop
+	-bash scripts/services/postgres.sh stop
 	-bash scripts/cluster/slurm.sh stop
 	-bash scripts/cluster/htcondor.sh stop
 	-bash scripts/containers/dockerd.sh stop
