@@ -10,10 +10,12 @@ e.g. ``~/.config/ossrflow/config.toml``), with keys named like the fields below:
     community = "escape2020"
     cache_dir = "/scratch/me/ossrflow-cache"
     timeout = 30
+    max_download_size = "64G"
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -24,9 +26,18 @@ import platformdirs
 
 from ossrflow.errors import InputError
 
-__all__ = ["DEFAULT_REGISTRY", "EnvVars", "Settings", "default_config_path", "resolve_settings"]
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "EnvVars",
+    "Settings",
+    "default_config_path",
+    "parse_size",
+    "resolve_settings",
+]
 
 DEFAULT_REGISTRY = "https://zenodo.org/api"
+DEFAULT_MAX_DOWNLOAD = 64 << 30
+_SIZE = re.compile(r"(?P<number>[0-9]+)\s*(?P<unit>[KMGT]?)(?:i?B)?", re.IGNORECASE)
 
 
 class EnvVars:
@@ -39,13 +50,23 @@ class EnvVars:
     OFFLINE = "OSSRFLOW_OFFLINE"
     TIMEOUT = "OSSRFLOW_TIMEOUT"
     RETRIES = "OSSRFLOW_RETRIES"
+    MAX_DOWNLOAD_SIZE = "OSSRFLOW_MAX_DOWNLOAD_SIZE"
+    PARALLEL_DOWNLOADS = "OSSRFLOW_PARALLEL_DOWNLOADS"
     PROFILE = "OSSRFLOW_PROFILE"
     CONFIG = "OSSRFLOW_CONFIG"
     DEBUG = "OSSRFLOW_DEBUG"
 
 
-def _meta(env: str, help_text: str) -> dict[str, str]:
-    return {"env": env, "help": help_text}
+def _meta(env: str, help_text: str, kind: str | None = None) -> dict[str, str]:
+    return {"env": env, "help": help_text} | ({"kind": kind} if kind else {})
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``1000``, ``512K``, ``64G``, ``2TiB`` (units are powers of 1024)."""
+    found = _SIZE.fullmatch(str(text).strip())
+    if found is None:
+        raise ValueError(text)
+    return int(found["number"]) << (10 * " KMGT".index(found["unit"].upper() or " "))
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,21 @@ class Settings:
     retries: int = field(
         default=4, metadata=_meta(EnvVars.RETRIES, "retries on HTTP 429/5xx, with backoff")
     )
+    max_download_size: int = field(
+        default=DEFAULT_MAX_DOWNLOAD,
+        metadata=_meta(
+            EnvVars.MAX_DOWNLOAD_SIZE,
+            "largest download of a cart item that declares no size (bytes, or 512M, 64G, …)",
+            kind="size",
+        ),
+    )
+    parallel_downloads: int = field(
+        default=8,
+        metadata=_meta(
+            EnvVars.PARALLEL_DOWNLOADS,
+            "files of a Rucio dataset downloaded at a time (HTTP connections)",
+        ),
+    )
     profile: str | None = field(
         default=None,
         metadata=_meta(
@@ -98,6 +134,18 @@ class Settings:
             raise InputError(
                 f"retries {self.retries} is negative", location="retries", hint="give 0 or more"
             )
+        if self.max_download_size < 1:
+            raise InputError(
+                f"max_download_size {self.max_download_size} is not positive",
+                location="max_download_size",
+                hint="give bytes > 0, e.g. 64G",
+            )
+        if not 1 <= self.parallel_downloads <= 64:
+            raise InputError(
+                f"parallel_downloads {self.parallel_downloads} is not between 1 and 64",
+                location="parallel_downloads",
+                hint="give a number of downloads at a time, e.g. 8",
+            )
 
 
 def default_config_path(env: Mapping[str, str]) -> Path:
@@ -111,6 +159,8 @@ def _convert(name: str, kind: Any, raw: object, source: str) -> object:
     """Convert a raw env/config value to the field's type; located error on failure."""
     text = str(raw)
     try:
+        if kind == "size":
+            return raw if isinstance(raw, int) and not isinstance(raw, bool) else parse_size(text)
         if kind in (bool, "bool"):
             if isinstance(raw, bool):
                 return raw
@@ -156,6 +206,10 @@ def _load_config(path: Path) -> dict[str, object]:
     return data
 
 
+def _kind(spec: Any) -> Any:
+    return spec.metadata.get("kind") or spec.type
+
+
 def resolve_settings(
     flags: Mapping[str, object | None],
     env: Mapping[str, str],
@@ -173,9 +227,9 @@ def resolve_settings(
         if flags.get(spec.name) is not None:
             values[spec.name] = flags[spec.name]
         elif env.get(env_name) not in (None, ""):
-            values[spec.name] = _convert(spec.name, spec.type, env[env_name], f"${env_name}")
+            values[spec.name] = _convert(spec.name, _kind(spec), env[env_name], f"${env_name}")
         elif spec.name in config:
-            values[spec.name] = _convert(spec.name, spec.type, config[spec.name], str(path))
+            values[spec.name] = _convert(spec.name, _kind(spec), config[spec.name], str(path))
     if values.get("cache_dir") is not None:
         values["cache_dir"] = Path(str(values["cache_dir"])).expanduser()
     return replace(Settings(), **values)

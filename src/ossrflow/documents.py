@@ -25,6 +25,7 @@ the first violation *in file order* into one located line, ``file:line:col: fiel
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ __all__ = [
     "parse_json_text",
     "parse_yaml_text",
     "plain",
+    "read_document_text",
 ]
 
 
@@ -71,18 +73,38 @@ def _too_large(size: int, limits: Limits, source: str) -> InputError:
     )
 
 
+def read_document_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """A text file within ``limits.max_bytes``, as UTF-8; one located line when it is not."""
+    return _read_text(path, limits)
+
+
 def _read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """Only regular files, and never more than ``max_bytes`` (a FIFO or /dev/zero is refused)."""
     try:
-        size = path.stat().st_size
-        if size > limits.max_bytes:
-            raise _too_large(size, limits, str(path))
-        return path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(path)
+        if not stat.S_ISREG(mode):
+            raise InputError(
+                "is not a regular file (a device, pipe or socket)",
+                source=str(path),
+                hint="name a file",
+            )
+        with path.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)
+        if len(data) > limits.max_bytes:
+            raise _too_large(max(len(data), path.stat().st_size), limits, str(path))
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise NotFound(
             "file does not exist", source=str(path), hint="check the path and try again"
         ) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a file", source=str(path), hint="name a file") from None
+    except PermissionError:
+        raise InputError(
+            "cannot be read (permission denied)", source=str(path), hint="check its permissions"
+        ) from None
     except UnicodeDecodeError as exc:
         raise InputError(
             f"not UTF-8 text (byte {exc.start})", source=str(path), hint="save the file as UTF-8"

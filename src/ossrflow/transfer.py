@@ -5,14 +5,17 @@
   refused connections) with exponential backoff, honouring ``Retry-After``.
 - :func:`get_json` maps HTTP outcomes onto the error hierarchy: 404/410 -> ``NotFound`` (exit 2),
   unreachable or failing servers -> ``ServiceError`` (exit 3).
-- :func:`download` writes to ``<dest>.part``, resumes it with a ``Range`` request when a previous
-  attempt left one, verifies the checksum, and only then renames it to ``dest``.
+- :func:`send` reads an answer as it arrives and refuses one larger than ``max_bytes``;
+  :func:`response_json` parses it within :class:`ossrflow.documents.Limits` (size, depth).
+- Untrusted certificates are not retried and say so (:func:`tls_failure`).
+
+Downloads into the content store (bounded, resumable, verified) are in :mod:`ossrflow.store`.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,23 +25,28 @@ from typing import Any
 import httpx
 
 from ossrflow._version import __version__
-from ossrflow.errors import ChecksumMismatch, NotFound, ServiceError
-from ossrflow.integrity import Checksum, hash_file
+from ossrflow.documents import DEFAULT_LIMITS, Limits, parse_json_text
+from ossrflow.errors import InputError, NotFound, ServiceError
 
 __all__ = [
     "Progress",
     "ProgressCallback",
     "RetryTransport",
     "check_response",
-    "download",
     "get_json",
     "make_client",
     "response_json",
     "send",
+    "service_error",
+    "tls_failure",
+    "transport_error",
 ]
 
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF = 60.0
+MAX_RESPONSE_BYTES = DEFAULT_LIMITS.max_bytes  # an API answer (JSON) larger than this is refused
+HINT_MISBEHAVING = "the server is misbehaving; retry later or report it to its operators"
+_HINT_NETWORK = "check the URL and your network, or retry later (or use --offline)"
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,9 @@ class RetryTransport(httpx.BaseTransport):
         while True:
             try:
                 response = self.inner.handle_request(request)
-            except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError):
-                if attempt >= self.retries:
-                    raise
+            except (httpx.ConnectError, httpx.ReadTimeout, httpx.RemoteProtocolError) as exc:
+                if attempt >= self.retries or tls_failure(exc) is not None:
+                    raise  # an untrusted certificate stays untrusted
                 self.sleep(min(MAX_BACKOFF, self.backoff * 2**attempt))
                 attempt += 1
                 continue
@@ -105,36 +113,141 @@ class RetryTransport(httpx.BaseTransport):
 
 
 def make_client(
-    *, timeout: float, retries: int, token: str | None = None, backoff: float = 0.5
+    *,
+    timeout: float,
+    retries: int,
+    token: str | None = None,
+    backoff: float = 0.5,
+    connections: int | None = None,
+    extra_ca: Path | None = None,
 ) -> httpx.Client:
-    """The HTTP client every ossrflow command uses."""
+    """The HTTP client every ossrflow command uses.
+
+    ``connections`` bounds the connections open at once (threads wait for a free one);
+    ``extra_ca`` (a PEM file or a folder of hashed CA certificates, such as a Rucio ``ca_cert``)
+    is trusted in addition to the usual certificate authorities.
+    """
     headers = {"User-Agent": f"ossrflow/{__version__}", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    verify: ssl.SSLContext | bool = True
+    if extra_ca is not None:
+        verify = httpx.create_ssl_context()
+        try:
+            if extra_ca.is_dir():
+                verify.load_verify_locations(capath=str(extra_ca))
+            else:
+                verify.load_verify_locations(cafile=str(extra_ca))
+        except (OSError, ssl.SSLError) as exc:
+            raise InputError(
+                f"cannot read the CA certificates ({exc})",
+                source=str(extra_ca),
+                hint="point ca_cert in rucio.cfg at a PEM file or a folder of CA certificates",
+            ) from None
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.Client(
         timeout=timeout,
         headers=headers,
         follow_redirects=True,
-        transport=RetryTransport(retries=retries, backoff=backoff),
+        transport=RetryTransport(
+            httpx.HTTPTransport(verify=verify, limits=limits), retries=retries, backoff=backoff
+        ),
     )
 
 
-def _service_error(url: str, problem: str) -> ServiceError:
-    return ServiceError(
-        problem,
-        source=url,
-        hint="check the URL and your network, or retry later (or use --offline)",
-    )
+def tls_failure(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS error behind a connection failure (an untrusted certificate), if that is what it was."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
-def send(client: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Response:
-    """Send one request; an unreachable or silent server becomes :class:`ServiceError`."""
+def service_error(url: str, problem: str, hint: str = _HINT_NETWORK) -> ServiceError:
+    """A :class:`ServiceError` at ``url``; the hint says to check the network unless given."""
+    return ServiceError(problem, source=url, hint=hint)
+
+
+def transport_error(url: str, exc: httpx.TransportError, what: str = "") -> ServiceError:
+    """The :class:`ServiceError` for a request that failed on the way (``what`` ends the problem)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return service_error(url, f"the server did not answer in time{what}")
+    if (tls := tls_failure(exc)) is not None:
+        reason = getattr(tls, "verify_message", None) or getattr(tls, "reason", None) or tls
+        return service_error(
+            url,
+            f"the server's certificate cannot be verified ({reason})",
+            "trust its certificate authority (Rucio: ca_cert in rucio.cfg), or check the URL",
+        )
+    return service_error(url, f"cannot reach the server ({type(exc).__name__}){what}")
+
+
+def send(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send one request and read its answer, refusing one larger than ``max_bytes``.
+
+    An unreachable, silent or overlong server becomes :class:`ServiceError`. The body is read as
+    it arrives and reading stops at ``max_bytes`` (decompressed), so no answer fills memory.
+    """
     try:
-        return client.request(method, url, **kwargs)
-    except httpx.TimeoutException:
-        raise _service_error(url, "the server did not answer in time") from None
+        with client.stream(method, url, **kwargs) as response:
+            body = _bounded_body(response, max_bytes)
     except httpx.TransportError as exc:
-        raise _service_error(url, f"cannot reach the server ({type(exc).__name__})") from None
+        raise transport_error(url, exc, "") from None
+    except httpx.DecodingError as exc:
+        raise service_error(url, f"the server sent an undecodable answer ({exc})") from None
+    headers = [
+        (key, value)
+        for key, value in response.headers.multi_items()
+        if key.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    ]
+    complete = httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=body,
+        request=response.request,
+        history=response.history,
+        extensions={
+            key: value
+            for key, value in response.extensions.items()
+            if key in ("http_version", "reason_phrase")
+        },
+    )
+    complete.elapsed = response.elapsed
+    return complete
+
+
+def _bounded_body(response: httpx.Response, max_bytes: int) -> bytes:
+    url = str(response.request.url)
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise _too_long(url, f"announces {int(length)} bytes", max_bytes)
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise _too_long(url, "sends more", max_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_long(url: str, what: str, max_bytes: int) -> ServiceError:
+    return service_error(
+        url,
+        f"the server's answer {what} than the {max_bytes} bytes allowed; stopped reading"
+        if what == "sends more"
+        else f"the server's answer {what}, more than the {max_bytes} bytes allowed",
+        HINT_MISBEHAVING,
+    )
 
 
 def check_response(response: httpx.Response, *, what: str) -> None:
@@ -156,7 +269,7 @@ def check_response(response: httpx.Response, *, what: str) -> None:
             hint="set OSSRFLOW_TOKEN to a token that may read it",
         )
     if status >= 500 or status == 429:
-        raise _service_error(url, f"the server failed (HTTP {status}) after retries")
+        raise service_error(url, f"the server failed (HTTP {status}) after retries")
     raise ServiceError(f"the server refused the request (HTTP {status})", source=url)
 
 
@@ -169,91 +282,17 @@ def get_json(
     return response_json(response, what=what)
 
 
-def response_json(response: httpx.Response, *, what: str) -> Any:
-    """The JSON body of a successful answer; a body that is not JSON is a ServiceError."""
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ServiceError(
-            f"the server sent invalid JSON for {what} ({exc})",
-            source=str(response.request.url),
-            hint="the registry is misbehaving; retry later or report it to its operators",
-        ) from None
+def response_json(response: httpx.Response, *, what: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The JSON body of a successful answer, within ``limits`` (size, nesting depth).
 
-
-def _part_path(dest: Path) -> Path:
-    return dest.with_name(dest.name + ".part")
-
-
-def download(
-    client: httpx.Client,
-    url: str,
-    dest: Path,
-    *,
-    expected: Checksum | None = None,
-    size: int | None = None,
-    progress: ProgressCallback | None = None,
-    label: str | None = None,
-) -> Path:
-    """Download ``url`` to ``dest`` (resuming ``dest.part``), verify, and rename into place.
-
-    On a checksum mismatch the partial file is deleted and :class:`ChecksumMismatch` is raised;
-    ``dest`` is never created with unverified content.
+    A body that is not JSON, or breaks the limits, is a :class:`ServiceError`: the server is at
+    fault, not the user.
     """
-    part = _part_path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    offset = part.stat().st_size if part.exists() else 0
-    if size is not None and offset > size:
-        part.unlink()
-        offset = 0
-    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    url = str(response.request.url)
     try:
-        with client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 416 and offset:
-                # The part file already holds everything: verify it below.
-                pass
-            else:
-                check_response(response, what=f"file {dest.name}")
-                if offset and response.status_code != 206:
-                    offset = 0  # the server ignored Range: start over
-                total = size or _content_total(response, offset)
-                _write_body(response, part, offset, total, progress, label or dest.name)
-    except httpx.TimeoutException:
-        raise _service_error(url, "the download stalled; run again to resume it") from None
-    except httpx.TransportError as exc:
-        raise _service_error(url, f"the download broke ({type(exc).__name__}); run again") from None
-    if expected is not None:
-        actual = hash_file(part, [expected.algorithm])[expected.algorithm]
-        if actual != expected.digest:
-            part.unlink(missing_ok=True)
-            raise ChecksumMismatch(
-                f"checksum mismatch: the source publishes {expected}, "
-                f"the bytes have {expected.algorithm}:{actual}",
-                source=url,
-                hint="the file changed or was corrupted on the way; nothing was kept",
-            )
-    part.replace(dest)
-    return dest
-
-
-def _content_total(response: httpx.Response, offset: int) -> int | None:
-    length = response.headers.get("Content-Length")
-    return int(length) + (offset if response.status_code == 206 else 0) if length else None
-
-
-def _write_body(
-    response: httpx.Response,
-    part: Path,
-    offset: int,
-    total: int | None,
-    progress: ProgressCallback | None,
-    label: str,
-) -> None:
-    mode = "ab" if offset and response.status_code == 206 else "wb"
-    done = offset if mode == "ab" else 0
-    with part.open(mode) as handle:
-        for chunk in response.iter_bytes(1 << 20):
-            handle.write(chunk)
-            done += len(chunk)
-            if progress:
-                progress(Progress(label, done, total))
+        return parse_json_text(response.content, source=url, limits=limits)
+    except InputError as exc:
+        where = f" at {exc.location}" if exc.location else ""
+        raise service_error(
+            url, f"the server sent invalid JSON for {what} ({exc.problem}{where})", HINT_MISBEHAVING
+        ) from None

@@ -57,3 +57,46 @@ def test_bad_env_value_names_the_variable(tmp_path: Path):
     with pytest.raises(InputError) as info:
         resolve_settings({}, {EnvVars.RETRIES: "many"}, tmp_path / "none.toml")
     assert str(info.value).startswith("$OSSRFLOW_RETRIES: retries: 'many' is not a valid int")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("1000", 1000), ("512K", 512 << 10), ("64G", 64 << 30), ("2TiB", 2 << 40), ("3 MB", 3 << 20)],
+)
+def test_download_limit_takes_bytes_or_units(tmp_path: Path, text: str, size: int):
+    settings = resolve_settings({}, {EnvVars.MAX_DOWNLOAD_SIZE: text}, tmp_path / "none.toml")
+    assert settings.max_download_size == size
+
+
+def test_download_limits_from_the_config_file_and_their_defaults(tmp_path: Path):
+    config = tmp_path / "config.toml"
+    config.write_text('max_download_size = "10G"\nparallel_downloads = 2\n')
+    settings = resolve_settings({}, {}, config)
+    assert (settings.max_download_size, settings.parallel_downloads) == (10 << 30, 2)
+    default = resolve_settings({}, {}, tmp_path / "none.toml")
+    assert (default.max_download_size, default.parallel_downloads) == (64 << 30, 8)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {EnvVars.MAX_DOWNLOAD_SIZE: "lots"},
+            "$OSSRFLOW_MAX_DOWNLOAD_SIZE: max_download_size: 'lots' is not a valid size "
+            "(fix: correct the value)",
+        ),
+        (
+            {EnvVars.MAX_DOWNLOAD_SIZE: "0"},
+            "max_download_size: max_download_size 0 is not positive (fix: give bytes > 0, e.g. 64G)",
+        ),
+        (
+            {EnvVars.PARALLEL_DOWNLOADS: "500"},
+            "parallel_downloads: parallel_downloads 500 is not between 1 and 64 (fix: give a "
+            "number of downloads at a time, e.g. 8)",
+        ),
+    ],
+)
+def test_bad_download_limits_are_one_line(tmp_path: Path, env: dict[str, str], message: str):
+    with pytest.raises(InputError) as info:
+        resolve_settings({}, env, tmp_path / "none.toml")
+    assert str(info.value) == message

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from ossrflow.documents import (
     load_yaml_document,
     location_of,
     parse_json_text,
+    read_document_text,
 )
 from ossrflow.errors import InputError, NotFound
 
@@ -120,3 +122,23 @@ def test_json_depth_and_size_are_bounded(tmp_path: Path):
     assert str(info.value) == (
         f"{big}: document of 102 bytes is larger than the 50 bytes allowed {HINT}"
     )
+
+
+def test_only_regular_files_are_read(tmp_path: Path):
+    """A device or a pipe never ends: refused before a byte is read."""
+    fifo = tmp_path / "cart.yml"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(InputError) as info:
+            load_yaml_document(path)
+        assert str(info.value) == (
+            f"{path}: is not a regular file (a device, pipe or socket) (fix: name a file)"
+        )
+
+
+def test_read_document_text_applies_the_size_limit(tmp_path: Path):
+    path = tmp_path / "urls.txt"
+    path.write_text("https://example.org/a\n" * 10)
+    assert read_document_text(path).count("\n") == 10
+    with pytest.raises(InputError, match="document of 220 bytes is larger than the 100 bytes"):
+        read_document_text(path, Limits(max_bytes=100))

@@ -1,8 +1,7 @@
-"""HTTP retries, error mapping and resumable verified downloads, against a real loopback server."""
+"""HTTP retries, error mapping and bounded answers, against real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
-import hashlib
 import socket
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -11,13 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ossrflow.errors import ChecksumMismatch, NotFound, ServiceError
-from ossrflow.integrity import Checksum
-from ossrflow.transfer import Progress, RetryTransport, download, get_json, make_client
+from ossrflow.errors import NotFound, ServiceError
+from ossrflow.transfer import MAX_RESPONSE_BYTES, RetryTransport, get_json, make_client, send
+from tests.hostile.servers import LyingServer, SilentServer, TlsSilent, tls_context
 from tests.support.httpserver import Answer, LoopbackServer
-
-BODY = b"0123456789" * 1000
-MD5 = Checksum("md5", hashlib.md5(BODY, usedforsecurity=False).hexdigest())
 
 
 def retrying_client(retries: int, sleeps: list[float]) -> httpx.Client:
@@ -133,63 +129,83 @@ def test_token_goes_only_into_the_authorization_header(http_server: LoopbackServ
     assert seen.headers["user-agent"].startswith("ossrflow/")
 
 
-# --- downloads ----------------------------------------------------------------------------
+# --- bounded answers ------------------------------------------------------------------------
 
 
-def test_download_verifies_and_renames(http_server: LoopbackServer, tmp_path: Path):
-    http_server.route("/f", body=BODY)
-    seen: list[Progress] = []
-    dest = tmp_path / "out" / "file.bin"
-    with make_client(timeout=2, retries=0) as client:
-        download(client, f"{http_server.url}/f", dest, expected=MD5, progress=seen.append)
-    assert dest.read_bytes() == BODY
-    assert not dest.with_name("file.bin.part").exists()
-    assert seen[-1] == Progress("file.bin", len(BODY), len(BODY))
-
-
-def test_partial_download_resumes_with_range(http_server: LoopbackServer, tmp_path: Path):
-    http_server.route("/f", body=BODY)
-    dest = tmp_path / "file.bin"
-    dest.with_name("file.bin.part").write_bytes(BODY[:1234])
-    with make_client(timeout=2, retries=0) as client:
-        download(client, f"{http_server.url}/f", dest, expected=MD5, size=len(BODY))
-    assert dest.read_bytes() == BODY
-    assert http_server.requests[0].headers["range"] == "bytes=1234-"
-
-
-def test_complete_part_file_is_verified_after_416(http_server: LoopbackServer, tmp_path: Path):
-    http_server.route("/f", body=BODY)
-    dest = tmp_path / "file.bin"
-    dest.with_name("file.bin.part").write_bytes(BODY)
-    with make_client(timeout=2, retries=0) as client:
-        download(client, f"{http_server.url}/f", dest, expected=MD5)
-    assert dest.read_bytes() == BODY
-
-
-def test_server_ignoring_range_starts_over(http_server: LoopbackServer, tmp_path: Path):
-    http_server.route("/f", answers=[(200, {}, BODY)])  # no Range support on this route
-    dest = tmp_path / "file.bin"
-    dest.with_name("file.bin.part").write_bytes(b"garbage!")
-    with make_client(timeout=2, retries=0) as client:
-        download(client, f"{http_server.url}/f", dest, expected=MD5)
-    assert dest.read_bytes() == BODY
-
-
-def test_checksum_mismatch_keeps_nothing(http_server: LoopbackServer, tmp_path: Path):
-    http_server.route("/f", body=BODY)
-    dest = tmp_path / "file.bin"
-    wrong = Checksum("md5", "0" * 32)
-    with make_client(timeout=2, retries=0) as client, pytest.raises(ChecksumMismatch) as caught:
-        download(client, f"{http_server.url}/f", dest, expected=wrong)
+def test_an_answer_larger_than_allowed_is_refused_before_it_is_read():
+    with (
+        LyingServer(300 << 20, announce=300 << 20) as server,
+        make_client(timeout=5, retries=0) as client,
+        pytest.raises(ServiceError) as caught,
+    ):
+        get_json(client, f"{server.url}/api/records/1", what="record 1")
     assert str(caught.value) == (
-        f"{http_server.url}/f: checksum mismatch: the source publishes md5:{'0' * 32}, "
-        f"the bytes have md5:{MD5.digest} "
-        "(fix: the file changed or was corrupted on the way; nothing was kept)"
+        f"{server.url}/api/records/1: the server's answer announces {300 << 20} bytes, more than "
+        f"the {MAX_RESPONSE_BYTES} bytes allowed (fix: the server is misbehaving; retry later or "
+        "report it to its operators)"
     )
-    assert list(tmp_path.iterdir()) == []
+    assert server.sent < 16 << 20
 
 
-def test_download_of_missing_file_is_not_found(http_server: LoopbackServer, tmp_path: Path):
-    with make_client(timeout=2, retries=0) as client, pytest.raises(NotFound):
-        download(client, f"{http_server.url}/nothing", tmp_path / "x", expected=MD5)
-    assert not (tmp_path / "x").exists()
+def test_an_answer_without_length_is_cut_at_the_limit():
+    with (
+        LyingServer(300 << 20, announce=None) as server,
+        make_client(timeout=5, retries=0) as client,
+        pytest.raises(ServiceError) as caught,
+    ):
+        send(client, "GET", f"{server.url}/x", max_bytes=1 << 20)
+    assert caught.value.problem == (
+        f"the server's answer sends more than the {1 << 20} bytes allowed; stopped reading"
+    )
+    assert server.sent < 16 << 20
+
+
+def test_json_nested_too_deep_is_a_service_error(http_server: LoopbackServer):
+    http_server.route("/r", body=b"[" * 1000 + b"]" * 1000)
+    with make_client(timeout=2, retries=0) as client, pytest.raises(ServiceError) as caught:
+        get_json(client, f"{http_server.url}/r", what="record 5")
+    assert caught.value.problem == (
+        "the server sent invalid JSON for record 5 (values are nested more than 128 levels deep)"
+    )
+
+
+def test_a_server_that_never_answers_is_a_service_error():
+    with (
+        SilentServer() as server,
+        make_client(timeout=0.5, retries=0) as client,
+        pytest.raises(ServiceError) as caught,
+    ):
+        get_json(client, f"{server.url}/api/records/1")
+    assert str(caught.value) == (
+        f"{server.url}/api/records/1: the server did not answer in time "
+        "(fix: check the URL and your network, or retry later (or use --offline))"
+    )
+
+
+def test_an_untrusted_certificate_is_not_retried(tmp_path: Path):
+    """A TLS server whose certificate no authority we trust: one attempt, a message that says so."""
+    context, _ = tls_context(tmp_path)
+    sleeps: list[float] = []
+    transport = RetryTransport(retries=3, backoff=0.25, sleep=sleeps.append)
+    with (
+        TlsSilent(context) as server,
+        httpx.Client(transport=transport, timeout=5) as client,
+        pytest.raises(ServiceError) as caught,
+    ):
+        get_json(client, server.url)
+    assert sleeps == []
+    assert caught.value.problem.startswith("the server's certificate cannot be verified (")
+    assert caught.value.hint == (
+        "trust its certificate authority (Rucio: ca_cert in rucio.cfg), or check the URL"
+    )
+
+
+def test_an_extra_certificate_authority_is_trusted(tmp_path: Path):
+    context, ca = tls_context(tmp_path)
+    with (
+        TlsSilent(context) as server,
+        make_client(timeout=0.5, retries=0, extra_ca=ca) as client,
+        pytest.raises(ServiceError) as caught,
+    ):
+        get_json(client, server.url)
+    assert caught.value.problem == "the server did not answer in time"  # past the handshake
