@@ -2,6 +2,7 @@
 # Headless Chromium for the browser tests of `ossrflow serve`, from Debian's packages.
 #
 #   bash scripts/services/browser.sh install  # apt-get Debian's chromium (only if missing)
+#   bash scripts/services/browser.sh start    # install if needed, then status (nothing keeps running)
 #   bash scripts/services/browser.sh status   # exit 0 and print the path and version if it runs
 #
 # Browser downloads of test tools (`playwright install`, puppeteer's) fail on this kind of machine:
@@ -67,13 +68,21 @@ cmd_status() {
   echo "chromium: $CHROMIUM $(chromium_version)"
 }
 
+# Tests call `start` for every service (tests/support/services.py): here it means "make sure
+# the browser is there and runs"; no process is left behind.
+cmd_start() {
+  [ -x "$CHROMIUM" ] || cmd_install
+  cmd_status
+}
+
 usage() {
-  sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 case "${1:-}" in
   install) cmd_install ;;
+  start) cmd_start ;;
   status) cmd_status ;;
   *) usage ;;
 esac

@@ -1,8 +1,10 @@
 """Staging against real servers on 127.0.0.1: local files, http, Zenodo (loopback) and Rucio.
 
-Rucio itself is not run here: ``InMemoryRucio`` implements the three calls of the Rucio client
-protocol and points its replicas at files served by the loopback HTTP server, so expansion,
-replica choice, adler32 verification and the store are exercised for real.
+Here ``InMemoryRucio`` implements the three calls of the Rucio client protocol and points its
+replicas at files served by the loopback HTTP server: replica order, fallback and the CWL objects
+of datasets, cheaply. The real Rucio server (its authentication, its answers, its storage) is
+exercised in ``test_rucio.py``; servers that lie about sizes or never answer are
+``tests/hostile/servers.py``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, ServiceError, UnsafeValue
 from ossrflow.integrity import Checksum
 from ossrflow.registry import Registry, open_registry
+from ossrflow.staging import ORIGIN_KEY as RUCIO_KEY
 from ossrflow.staging import StagedInput, stage
 from ossrflow.staging.cart import CartItem, parse_cart
 from ossrflow.store import ContentStore, hash_file_name
 from ossrflow.transfer import Progress, make_client
+from tests.hostile.servers import LyingServer, SilentServer
 from tests.support.httpserver import LoopbackServer
 from tests.support.zenodo import FakeFile, FakeRecord, ZenodoApp
 
@@ -174,13 +178,88 @@ def test_http_checksum_mismatch_keeps_nothing_and_names_the_item(
     assert stored_files(store) == []
 
 
-def test_wrong_size_in_the_cart_is_reported(
+def test_wrong_size_in_the_cart_keeps_nothing(
     tmp_path: Path, store, client, http_server: LoopbackServer
 ):
     http_server.route("/s.txt", body=b"12345")
     cart = [{"location": f"{http_server.url}/s.txt", "size": 4}]
-    with pytest.raises(ChecksumMismatch, match="size mismatch: expected 4 bytes, got 5"):
+    with pytest.raises(ChecksumMismatch) as info:
         stage(items_of(cart, tmp_path), store, client=client)
+    assert str(info.value) == (
+        "cart.yml:items[0]: item 's.txt': size mismatch: the source declares 4 bytes, the server "
+        f"announces 5 [{http_server.url}/s.txt] (fix: correct the size in the cart, or check the "
+        "source; nothing was downloaded)"
+    )
+    (tmp_path / "local.txt").write_bytes(b"12345")
+    with pytest.raises(ChecksumMismatch, match="size mismatch: expected 4 bytes, got 5"):
+        stage(items_of([{"location": "local.txt", "size": 4}], tmp_path), store, client=client)
+    assert stored_files(store) == []
+
+
+# --- hostile servers: a cart item never fills the disk, never hangs ----------------------------
+
+MB = 1 << 20
+
+
+def test_a_server_that_lies_about_the_size_is_cut_off(tmp_path: Path, store, client):
+    """The cart declares 1000 bytes; the server sends 300 MB (generated), with and without a
+    Content-Length: refused before the body, or as soon as byte 1001 arrives."""
+    for announce in (300 * MB, None):
+        with LyingServer(300 * MB, announce=announce) as server:
+            cart = [{"location": f"{server.url}/small.fits", "size": 1000}]
+            with pytest.raises(ChecksumMismatch) as info:
+                stage(items_of(cart, tmp_path), store, client=client)
+        assert info.value.problem.startswith("item 'small.fits': size mismatch: the source ")
+        assert server.sent < 16 * MB
+    assert stored_files(store) == []
+
+
+def test_an_item_without_a_size_obeys_the_maximum(tmp_path: Path, store, client):
+    with LyingServer(300 * MB, announce=None) as server:
+        items = items_of([f"{server.url}/huge.bin"], tmp_path)
+        with pytest.raises(InputError) as info:
+            stage(items, store, client=client, max_bytes=MB)
+    assert str(info.value) == (
+        f"cart.yml:items[0]: item 'huge.bin': the download passed the {MB} bytes allowed for an "
+        f"item without a declared size; stopped reading [{server.url}/huge.bin] (fix: declare "
+        "the item's size (size: in the cart), or raise OSSRFLOW_MAX_DOWNLOAD_SIZE; nothing was "
+        "kept)"
+    )
+    assert server.sent < 16 * MB
+    assert stored_files(store) == []
+
+
+def test_a_server_that_never_answers_is_given_up(tmp_path: Path, store):
+    with SilentServer() as server, make_client(timeout=0.5, retries=0) as impatient:
+        items = items_of(
+            [{"location": f"{server.url}/x.csv", "checksum": f"md5:{md5(BODY)}"}], tmp_path
+        )
+        with pytest.raises(ServiceError) as info:
+            stage(items, store, client=impatient)
+    assert info.value.problem == (
+        f"item 'x.csv': the server did not answer in time; run again to resume it [{server.url}/x.csv]"
+    )
+    assert stored_files(store) == []
+
+
+def test_a_file_that_fails_the_type_check_is_not_stored(
+    tmp_path: Path, store, client, http_server: LoopbackServer
+):
+    """``verify`` (the format check of the caller) runs before promotion, for every kind."""
+    http_server.route("/image.fits", body=b"<html>sign in first</html>")
+    (tmp_path / "local.fits").write_bytes(b"also not FITS")
+    seen: list[str] = []
+
+    def fits_only(name: str, path: Path) -> None:
+        seen.append(name)
+        if not path.read_bytes().startswith(b"SIMPLE  ="):
+            raise InputError(f"{name} is not a FITS file")
+
+    for location in (f"{http_server.url}/image.fits", "local.fits"):
+        with pytest.raises(InputError, match="is not a FITS file"):
+            stage(items_of([location], tmp_path), store, client=client, verify=fits_only)
+    assert seen == ["image.fits", "local.fits"]
+    assert stored_files(store) == []
 
 
 def test_http_404_names_the_item(tmp_path: Path, store, client, http_server: LoopbackServer):
@@ -398,6 +477,13 @@ def test_rucio_container_becomes_a_cwl_directory(tmp_path: Path, store, client, 
                 "checksum": f"sha1${sha1(b'a' + bytes([10]))}",
                 "size": 2,
                 "format": EDAM + "format_3752",
+                RUCIO_KEY: {
+                    "did": "s:a.csv",
+                    "rse": "RSE1",
+                    "bytes": 2,
+                    "adler32": adler32(b"a\n"),
+                    "md5": md5(b"a\n"),
+                },
             },
             {
                 "class": "File",
@@ -406,9 +492,21 @@ def test_rucio_container_becomes_a_cwl_directory(tmp_path: Path, store, client, 
                 "checksum": f"sha1${sha1(b'b' * 10)}",
                 "size": 10,
                 "format": "https://www.iana.org/assignments/media-types/application/fits",
+                RUCIO_KEY: {
+                    "did": "s:sub/b.fits",
+                    "rse": "RSE1",
+                    "bytes": 10,
+                    "adler32": adler32(b"b" * 10),
+                    "md5": md5(b"b" * 10),
+                },
             },
         ],
+        RUCIO_KEY: {"did": "s:all", "type": "CONTAINER"},
     }
+    assert [(m.item.name, m.item.location, m.path) for m in staged.members] == [
+        ("a.csv", "s:a.csv", folder / "a.csv"),
+        ("b.fits", "s:sub/b.fits", folder / "b.fits"),
+    ]
     [again] = stage(items_of(["s:all"], tmp_path), store, client=client, rucio=rucio)
     assert again == staged
 

@@ -13,7 +13,14 @@ Rucio dataset or container, a ``Directory`` with its ``listing``) to put in a jo
 
 A directory is materialized in the store as ``dirs/<sha256 of its manifest>/``: hard links to the
 stored files under their names. The manifest is one ``<sha256>  <name>`` line per file, sorted, so
-the same dataset always lands in the same folder.
+the same dataset always lands in the same folder. A directory's :class:`StagedInput` lists its
+files as ``members`` (one :class:`StagedInput` each).
+
+A Rucio file or collection keeps where it came from (:class:`~ossrflow.staging.origin.Origin`:
+DID, RSE, Rucio's checksums and size) in ``StagedInput.origin`` and, for a job file and the run
+record, in its CWL object under the extension field :data:`ORIGIN_KEY`
+(``{did, rse, bytes, adler32, md5}``, or ``{did, type}`` for a dataset or container);
+:func:`find_origins` reads them back from a job order.
 
 Any error names the item that failed (``cart.yml:items[2]: item 'x.fits': …``).
 """
@@ -27,26 +34,35 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from ossrflow.config import DEFAULT_MAX_DOWNLOAD, Settings
 from ossrflow.errors import InputError, OssrflowError
 from ossrflow.integrity import Checksum, atomic_write, hash_file
 from ossrflow.staging.cart import CartItem
-from ossrflow.staging.fetch import FetchContext, Fetched, RecordSource, StoredFile, fetch_item
+from ossrflow.staging.fetch import (
+    FetchContext,
+    Fetched,
+    ItemCheck,
+    RecordSource,
+    StoredFile,
+    fetch_item,
+)
+from ossrflow.staging.origin import ORIGIN_KEY, Origin, find_origins
 from ossrflow.staging.rucio import RucioClient
 from ossrflow.store import ContentStore
 from ossrflow.transfer import ProgressCallback
 
-if TYPE_CHECKING:
-    from ossrflow.config import Settings
-
 __all__ = [
+    "ORIGIN_KEY",
+    "Origin",
     "StagedInput",
     "cwl_file",
+    "find_origins",
     "render_job_inputs",
     "stage",
     "stage_items",
@@ -58,8 +74,9 @@ __all__ = [
 class StagedInput:
     """A staged cart item: where it lies in the store and its CWL File/Directory object.
 
-    For a directory, ``path`` is its folder in the store, ``sha256`` the digest of its manifest
-    and ``size`` the total of its files.
+    For a directory, ``path`` is its folder in the store, ``sha256`` the digest of its manifest,
+    ``size`` the total of its files and ``members`` its files. ``origin`` says where the bytes
+    came from in their source's terms (a Rucio DID, RSE and checksums), when it has such terms.
     """
 
     item: CartItem
@@ -67,6 +84,13 @@ class StagedInput:
     sha256: Checksum
     size: int
     cwl: dict[str, Any]
+    origin: Origin | None = None
+    members: tuple[StagedInput, ...] = ()
+
+    @property
+    def files(self) -> tuple[StagedInput, ...]:
+        """The files it stages: a directory's members, else itself."""
+        return self.members or (self,)
 
 
 def stage(
@@ -78,13 +102,21 @@ def stage(
     rucio: RucioClient | None = None,
     progress: ProgressCallback | None = None,
     offline: bool = False,
+    max_bytes: int | None = DEFAULT_MAX_DOWNLOAD,
+    parallel: int = 1,
+    verify: ItemCheck | None = None,
 ) -> list[StagedInput]:
     """Fetch and verify every item (once: verified files are never fetched again).
 
     ``registry`` resolves ``zenodo:`` items, ``rucio`` Rucio DIDs; ``progress`` is called as
     downloads advance; with ``offline`` only files already in the store are staged.
+    ``max_bytes`` bounds downloads whose size nobody declares, ``parallel`` is how many files of
+    a Rucio dataset download at a time, and ``verify(name, file)`` may refuse a file (e.g. by
+    its type) before it enters the store.
     """
-    ctx = FetchContext(store, client, registry, rucio, progress, offline)
+    ctx = FetchContext(
+        store, client, registry, rucio, progress, offline, max_bytes, parallel, verify
+    )
     return [_stage_one(item, ctx) for item in items]
 
 
@@ -96,20 +128,22 @@ def stage_items(
     client: httpx.Client | None = None,
     rucio: RucioClient | None = None,
     progress: ProgressCallback | None = None,
+    verify: ItemCheck | None = None,
 ) -> list[StagedInput]:
     """Stage ``items`` into ``store`` (default: ``<cache dir>/store``) in one session.
 
     ``client`` and ``rucio`` are made from ``settings`` (and ``rucio.cfg``) when not given and
-    only when an item needs them; with ``settings.offline`` nothing is downloaded.
+    only when an item needs them; with ``settings.offline`` nothing is downloaded. Downloads
+    obey ``settings.max_download_size`` and ``settings.parallel_downloads``.
     """
     if not items:
         return []
     store = store or ContentStore(settings.cache_dir / "store")
-    if rucio is None and any(item.kind == "rucio" for item in items):
+    if rucio is None and not settings.offline and any(item.kind == "rucio" for item in items):
         from ossrflow.staging.rucio import connect_rucio
 
-        rucio = connect_rucio()
-    with _session(items, settings, client) as (data_client, registry):
+        rucio = connect_rucio(timeout=settings.timeout)
+    with _session(items, settings, client, rucio) as (data_client, registry):
         return stage(
             items,
             store,
@@ -118,20 +152,32 @@ def stage_items(
             rucio=rucio,
             progress=progress,
             offline=settings.offline,
+            max_bytes=settings.max_download_size,
+            parallel=settings.parallel_downloads,
+            verify=verify,
         )
 
 
 @contextlib.contextmanager
 def _session(
-    items: Sequence[CartItem], settings: Settings, client: httpx.Client | None
+    items: Sequence[CartItem],
+    settings: Settings,
+    client: httpx.Client | None,
+    rucio: RucioClient | None,
 ) -> Iterator[tuple[httpx.Client, RecordSource | None]]:
     from ossrflow.registry import open_registry
     from ossrflow.transfer import make_client
 
     with contextlib.ExitStack() as stack:
         if client is None:
+            ca_cert = getattr(rucio, "ca_cert", None)  # Rucio's CA also signs its storage's
             client = stack.enter_context(
-                make_client(timeout=settings.timeout, retries=settings.retries)
+                make_client(
+                    timeout=settings.timeout,
+                    retries=settings.retries,
+                    connections=settings.parallel_downloads,
+                    extra_ca=ca_cert if isinstance(ca_cert, Path) else None,
+                )
             )
             client.headers["Accept"] = "*/*"  # data, not the API's JSON
         registry = None
@@ -145,7 +191,7 @@ def _stage_one(item: CartItem, ctx: FetchContext) -> StagedInput:
         fetched = fetch_item(item, ctx)
         if fetched.directory:
             return _directory_input(item, fetched, ctx.store)
-        return _file_input(item, fetched.files[0])
+        return _file_input(item, fetched.files[0], item.name, item.format)
     except OssrflowError as exc:
         raise _for_item(item, exc) from None
 
@@ -188,9 +234,25 @@ def write_job_inputs(path: Path, staged: Iterable[StagedInput], input_name: str)
     return atomic_write(path, render_job_inputs(staged, input_name))
 
 
-def _file_input(item: CartItem, stored: StoredFile) -> StagedInput:
-    cwl = cwl_file(stored.path, item.name, stored.size, item.format or stored.format)
-    return StagedInput(item, stored.path, stored.sha256, stored.size, cwl)
+def _file_input(
+    item: CartItem, stored: StoredFile, name: str, fmt: str | None, path: Path | None = None
+) -> StagedInput:
+    """A file's StagedInput; ``path`` is where it is staged when not its place in the store."""
+    where = path or stored.path
+    cwl = cwl_file(where, name, stored.size, fmt or stored.format)
+    if stored.origin is not None:
+        cwl[ORIGIN_KEY] = stored.origin.to_cwl()
+    return StagedInput(item, where, stored.sha256, stored.size, cwl, stored.origin)
+
+
+def _member(item: CartItem, stored: StoredFile, folder: Path) -> StagedInput:
+    """One file of a directory, as the item of its own DID (or name) inside the folder."""
+    origin = stored.origin
+    location = origin.did if origin is not None else stored.name
+    member = replace(
+        item, name=stored.name, location=location, checksum=None, size=stored.size, format=None
+    )
+    return _file_input(member, stored, stored.name, stored.format, folder / stored.name)
 
 
 def _directory_input(item: CartItem, fetched: Fetched, store: ContentStore) -> StagedInput:
@@ -202,14 +264,17 @@ def _directory_input(item: CartItem, fetched: Fetched, store: ContentStore) -> S
             hint="stage its files one by one as separate items",
         )
     folder, digest = _materialize(store, files)
-    listing = [cwl_file(folder / f.name, f.name, f.size, f.format) for f in files]
-    cwl = {
+    members = tuple(_member(item, f, folder) for f in files)
+    cwl: dict[str, Any] = {
         "class": "Directory",
         "location": folder.absolute().as_uri(),
         "basename": item.name,
-        "listing": listing,
+        "listing": [m.cwl for m in members],
     }
-    return StagedInput(item, folder, digest, sum(f.size for f in files), cwl)
+    if fetched.origin is not None:
+        cwl[ORIGIN_KEY] = fetched.origin.to_cwl()
+    size = sum(f.size for f in files)
+    return StagedInput(item, folder, digest, size, cwl, fetched.origin, members)
 
 
 def _materialize(store: ContentStore, files: list[StoredFile]) -> tuple[Path, Checksum]:

@@ -27,8 +27,13 @@ from typing import Literal, NoReturn
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from ossrflow.documents import load_json_document, load_yaml_document, location_of
-from ossrflow.errors import InputError, NotFound, UnsafeValue
+from ossrflow.documents import (
+    load_json_document,
+    load_yaml_document,
+    location_of,
+    read_document_text,
+)
+from ossrflow.errors import InputError, UnsafeValue
 from ossrflow.integrity import Checksum, check_name, parse_checksum, safe_join
 from ossrflow.staging.formats import format_for_name, parse_format
 
@@ -127,16 +132,7 @@ def load_cart(path: Path, *, data_root: Path | None = None) -> list[CartItem]:
     """Read a cart file (ESAP JSON, YAML/JSON list or mapping, or a text list)."""
     base = path.parent.absolute()
     if path.suffix.lower() in _TEXT_SUFFIXES:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise NotFound("file does not exist", source=str(path), hint="check the path") from None
-        except (UnicodeDecodeError, IsADirectoryError) as exc:
-            raise InputError(
-                f"cannot read the cart ({type(exc).__name__})",
-                source=str(path),
-                hint="give a UTF-8 text file with one URL or path per line",
-            ) from None
+        text = read_document_text(path)  # within the limits of every document: size, UTF-8
         return parse_cart_text(text, source=str(path), base=base, data_root=data_root)
     loader = load_json_document if path.suffix.lower() == ".json" else load_yaml_document
     return parse_cart(loader(path), source=str(path), base=base, data_root=data_root)

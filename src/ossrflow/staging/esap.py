@@ -10,11 +10,11 @@ error (``cart.json:items[2].record.name: …``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 
-from ossrflow.errors import UnsafeValue
+from ossrflow.documents import parse_json_text
+from ossrflow.errors import InputError, UnsafeValue
 from ossrflow.staging.cart import (
     CartItem,
     _At,
@@ -123,12 +123,17 @@ def _esap_rucio(record: object, at: _At) -> CartItem:
 
 
 def item_data(value: object, at: _At) -> Mapping[str, object]:
-    """A stored row's ``item_data``: a JSON object, or a JSON string holding one."""
+    """A stored row's ``item_data``: a JSON object, or a JSON string holding one.
+
+    The string is a document of its own, parsed within the same limits as the cart (size,
+    nesting depth): a refusal names the row and the place inside the string.
+    """
     if isinstance(value, str):
         try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            at.fail(f"item_data is not valid JSON ({exc.msg})", "export the cart again from ESAP")
+            value = parse_json_text(value, source="item_data")
+        except InputError as exc:
+            where = f" at {exc.location}" if exc.location else ""
+            at.fail(f"item_data: {exc.problem}{where}", "export the cart again from ESAP")
     if not isinstance(value, Mapping):
         at.fail("item_data is not a JSON object", "export the cart again from ESAP")
     return value

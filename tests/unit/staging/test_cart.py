@@ -136,8 +136,18 @@ def test_rucio_row_with_adler32_and_dataset_type():
 
 
 def test_item_data_that_is_not_json_is_located():
-    assert error_of([{"item_data": "{not json", "user_profile": "jdoe"}]).startswith(
-        "cart.json:items[0].item_data: item_data is not valid JSON"
+    assert error_of([{"item_data": "{not json", "user_profile": "jdoe"}]) == (
+        "cart.json:items[0].item_data: item_data: invalid JSON: Expecting property name enclosed "
+        "in double quotes at 1:2 (fix: export the cart again from ESAP)"
+    )
+
+
+def test_item_data_is_a_document_within_limits():
+    """JSON in JSON: the string is parsed with the same limits as the cart itself."""
+    deep = "[" * 200 + "]" * 200
+    assert error_of([{"item_data": deep}]) == (
+        "cart.json:items[0].item_data: item_data: values are nested more than 128 levels deep "
+        "(fix: export the cart again from ESAP)"
     )
 
 

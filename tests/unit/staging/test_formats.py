@@ -1,12 +1,16 @@
-"""The format table: suffix and media type -> CWL format IRI (EDAM where EDAM has a term)."""
+"""The format table (suffix and media type -> CWL format IRI) and EDAM's hierarchy."""
 
 import pytest
 
 from ossrflow.errors import InputError
 from ossrflow.staging.formats import (
     EDAM,
+    format_ancestors,
     format_for_media_type,
     format_for_name,
+    format_label,
+    format_relation,
+    load_edam_formats,
     load_formats,
     parse_format,
 )
@@ -63,3 +67,40 @@ def test_table_is_well_formed():
     for entry in entries:
         assert entry.suffix.startswith(".")
         assert entry.iri.startswith((EDAM + "format_", "https://www.iana.org/"))
+
+
+CSV = EDAM + "format_3752"
+TEXTUAL = EDAM + "format_2330"
+PLAIN = EDAM + "format_1964"
+
+
+@pytest.mark.parametrize(
+    ("actual", "declared", "relation"),
+    [
+        (CSV, CSV, "same"),
+        (CSV, TEXTUAL, "narrower"),  # CSV -> DSV -> Textual format
+        (PLAIN, TEXTUAL, "narrower"),
+        (TEXTUAL, PLAIN, "broader"),
+        (EDAM + "format_3464", EDAM + "format_3750", "narrower"),  # EDAM: JSON is a kind of YAML
+        (CSV, FITS, None),
+        (FITS, FITS, "same"),
+        ("https://www.iana.org/assignments/media-types/text/csv", CSV, "same"),
+        (
+            "http://www.iana.org/assignments/media-types/application/json",
+            EDAM + "format_3464",
+            "same",
+        ),
+        ("https://example.org/formats/votable", CSV, None),
+    ],
+)
+def test_format_relation_follows_edam(actual, declared, relation):
+    assert format_relation(actual, declared) == relation
+
+
+def test_edam_is_read_from_the_installed_package():
+    terms = load_edam_formats()
+    assert terms[CSV].label == "CSV"
+    assert terms[CSV].media_type == "https://www.iana.org/assignments/media-types/text/csv"
+    assert EDAM + "format_1915" in format_ancestors(CSV)  # "Format", the root
+    assert format_label(PLAIN) == "plain text format (unformatted)"
+    assert format_label(FITS) == "FITS"

@@ -7,7 +7,14 @@ import pytest
 
 from ossrflow.errors import InputError, UnsafeValue
 from ossrflow.integrity import Checksum, hash_file
-from ossrflow.staging.rucio import DID, ReplicaFile, list_did_files, parse_did, parse_rucio_checksum
+from ossrflow.staging.rucio import (
+    DID,
+    Replica,
+    ReplicaFile,
+    list_did_files,
+    parse_did,
+    parse_rucio_checksum,
+)
 
 
 @pytest.mark.parametrize(
@@ -52,7 +59,8 @@ def test_adler32_is_zero_padded_and_matches_the_bytes(tmp_path: Path):
     data = b"\x00" * 5  # adler32 = 0x00050001: Rucio may publish it as "50001"
     path = tmp_path / "f"
     path.write_bytes(data)
-    published = parse_rucio_checksum({"adler32": "50001", "md5": "x"}, source="rucio:s:f")
+    md5 = "2942bfabb3d05332b66eb128e0842cff"
+    published = parse_rucio_checksum({"adler32": "50001", "md5": md5}, source="rucio:s:f")
     assert published == Checksum("adler32", "00050001")
     assert hash_file(path, ["adler32"])["adler32"] == f"{zlib.adler32(data):08x}" == "00050001"
 
@@ -76,11 +84,14 @@ class OneDataset:
         assert dids == [{"scope": "s", "name": "run/f.fits"}]
         assert schemes == ["https", "davs", "http"]
         pfns = {
-            "https://se2.example.org/f.fits": {"priority": 3},
-            "root://se0.example.org//f.fits": {"priority": 1},
-            "davs://se1.example.org:443/f.fits": {"priority": 2},
+            "https://se2.example.org/f.fits": {"priority": 3, "rse": "SE2_DISK"},
+            "root://se0.example.org//f.fits": {"priority": 1, "rse": "SE0_DISK"},
+            "davs://se1.example.org:443/f.fits": {"priority": 2, "rse": "SE1_DISK"},
         }
-        return [{"scope": "s", "name": "run/f.fits", "pfns": pfns}]
+        md5 = "2942bfabb3d05332b66eb128e0842cff"
+        return [
+            {"scope": "s", "name": "run/f.fits", "adler32": "1a2b3c4d", "md5": md5, "pfns": pfns}
+        ]
 
 
 def test_list_did_files_orders_http_replicas_and_reads_davs_as_https():
@@ -89,6 +100,11 @@ def test_list_did_files_orders_http_replicas_and_reads_davs_as_https():
     assert file == ReplicaFile(
         DID("s", "run/f.fits"),
         5,
-        Checksum("adler32", "1a2b3c4d"),
-        ("https://se1.example.org:443/f.fits", "https://se2.example.org/f.fits"),
+        (Checksum("adler32", "1a2b3c4d"), Checksum("md5", "2942bfabb3d05332b66eb128e0842cff")),
+        (
+            Replica("https://se1.example.org:443/f.fits", "SE1_DISK"),
+            Replica("https://se2.example.org/f.fits", "SE2_DISK"),
+        ),
     )
+    assert file.checksum == Checksum("adler32", "1a2b3c4d")
+    assert file.urls == ("https://se1.example.org:443/f.fits", "https://se2.example.org/f.fits")
