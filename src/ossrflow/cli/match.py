@@ -45,11 +45,13 @@ def match_command(
     """Rank registry entries whose tool inputs accept the data, and say why each matched.
 
     DATA is one shopping cart (a .json/.yml/.txt cart file, as `ossrflow stage` reads) or data
-    file names or URLs (nothing is downloaded: names and cart formats are enough). Each entry's
-    tool is built as `ossrflow cwl` builds it; a File input that declares the items' format
-    (EDAM or IANA media type, from the cart or the file extension) scores highest, then inputs
-    that take any file, then codemeta keywords naming the extension. Exit 0 with candidates,
-    2 when none takes the data.
+    file names or URLs. Nothing is downloaded: an item's format comes from the cart or its name,
+    and a local file's first bytes correct a name that says nothing or lies (FITS, HDF5, NetCDF,
+    gzip, zip, JSON, CSV). Each entry's tool is built as `ossrflow cwl` builds it; a File input
+    that declares the item's format scores highest, then one declaring a format the item's is a
+    kind of (EDAM), then inputs that take any file; codemeta keywords naming the format add a
+    point. -v also lists each item's format and every entry skipped, with why. Exit 0 with
+    candidates, 2 when none takes the data.
 
     \b
     Examples:
@@ -61,9 +63,18 @@ def match_command(
     cart = len(data) == 1 and not as_files and data[0].lower().endswith(CART_SUFFIXES)
     items = ossrflow.load_cart(Path(data[0])) if cart else ossrflow.match_data_items(data)
     result = ossrflow.match_entries(items, settings, query=query)
+    verbose = bool(ctx.find_root().params.get("verbose"))
+    if verbose:
+        click.echo("data:", err=True)
+        for item in result.items:
+            click.echo(f"  {item.describe()}", err=True)
+        if result.skipped:
+            click.echo(f"skipped {len(result.skipped)} entries:", err=True)
+            for skipped in result.skipped:
+                click.echo(f"  {skipped}", err=True)
     if result.refused:
         click.echo(f"{len(result.refused)} entries could not be read (-v lists them)", err=True)
-        if ctx.find_root().params.get("verbose"):
+        if verbose:
             for error in result.refused:
                 click.echo(f"  {error}", err=True)
     if not result.candidates:

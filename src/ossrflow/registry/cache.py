@@ -22,6 +22,7 @@ from types import TracebackType
 
 from filelock import FileLock
 
+from ossrflow.documents import load_json_document
 from ossrflow.errors import InputError, NotFound
 from ossrflow.integrity import Checksum, atomic_write, check_name, parse_checksum
 from ossrflow.registry.model import RecordFile, SearchResults, SoftwareRecord, parse_record
@@ -73,10 +74,10 @@ class RecordCache:
         if not path.is_file():
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = load_json_document(path)  # within the limits of every document
+        except InputError as exc:
             raise InputError(
-                "the cached record is corrupt",
+                f"the cached record is corrupt ({exc.problem})",
                 source=str(path),
                 hint="delete the file and run again online",
             ) from None
@@ -84,11 +85,11 @@ class RecordCache:
 
     def _aliases(self) -> dict[str, str]:
         path = self.folder / "aliases.json"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        if not path.is_file():
             return {}
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        try:
+            data = load_json_document(path)
+        except InputError:
             return {}  # a broken index only costs a lookup online
         return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
@@ -137,6 +138,13 @@ class OfflineRegistry:
             "search needs the registry, and --offline is set",
             source=self.name,
             hint="run without --offline; offline, give a record id or DOI that was used before",
+        )
+
+    def search_versions(self, record: SoftwareRecord) -> SearchResults:
+        raise InputError(
+            "listing versions needs the registry, and --offline is set",
+            source=self.name,
+            hint="run without --offline",
         )
 
     def get_record(self, record_id: str) -> SoftwareRecord:

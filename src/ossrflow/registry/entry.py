@@ -29,6 +29,7 @@ from ossrflow.registry import (
     parse_ref,
 )
 from ossrflow.registry.codemeta import Codemeta, load_codemeta
+from ossrflow.registry.refs import check_api_record_id
 
 __all__ = ["INTERFACE_KEYS", "MAX_ZIP_BYTES", "Entry", "get_entry"]
 
@@ -151,6 +152,8 @@ def _open_for(
 ) -> tuple[Registry, str | None]:
     """The registry a reference needs, and the entry name when the reference is a local path."""
     if not ref.is_local:
+        if not settings.registry.startswith("dir:"):
+            check_api_record_id(ref, settings.registry)
         return open_registry(settings, client), None
     registry, name = open_local(ref.value)
     if name is None:

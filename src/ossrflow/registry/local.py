@@ -46,6 +46,8 @@ class _Summary:
     date_published: str | None = None
     text: str = ""  # description and keywords, lower-cased, for search
     keywords: tuple[str, ...] = ()
+    description: str | None = None
+    authors: tuple[str, ...] = ()
 
 
 def _string(value: object) -> str | None:
@@ -63,6 +65,22 @@ def _doi_in(value: object) -> str | None:
         if text and (match := _DOI.search(text)):
             return match.group(1)
     return None
+
+
+def _author_names(value: object) -> tuple[str, ...]:
+    """codemeta ``author``: Person/Organization objects (name, or givenName familyName) or text."""
+    names = []
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, Mapping):
+            given = " ".join(
+                filter(None, (_string(item.get(k)) for k in ("givenName", "familyName")))
+            )
+            text = _string(item.get("name")) or given or None
+        else:
+            text = _string(item)
+        if text:
+            names.append(text)
+    return tuple(names)
 
 
 def _summarise(data: object, source: str) -> _Summary:
@@ -86,6 +104,8 @@ def _summarise(data: object, source: str) -> _Summary:
         date_published=_string(data.get("datePublished")),
         text=" ".join([description, *keywords]).lower(),
         keywords=keywords,
+        description=description or None,
+        authors=_author_names(data.get("author")),
     )
 
 
@@ -157,6 +177,9 @@ class LocalRegistry:
             files=self._files(folder),
             url=folder.absolute().as_uri(),
             registry=self.name,
+            description=summary.description,
+            creators=summary.authors,
+            keywords=summary.keywords,
         )
         return record, summary
 
@@ -183,6 +206,11 @@ class LocalRegistry:
             if has_keywords and all(word in text for word in words):
                 records.append(record)
         return SearchResults(records=tuple(records), refused=tuple(refused), total=len(records))
+
+    def search_versions(self, record: SoftwareRecord) -> SearchResults:
+        """A folder entry has one version: itself, read afresh."""
+        current = self.get_record(record.id)
+        return SearchResults(records=(current,), total=1)
 
     def resolve_ref(self, ref: Ref) -> SoftwareRecord:
         """An entry by folder name, or by the DOI its codemeta.json gives."""

@@ -20,6 +20,7 @@ its key must use :func:`ossrflow.integrity.safe_join`.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -72,6 +73,9 @@ class SoftwareRecord:
     files: tuple[RecordFile, ...]
     url: str | None  # landing page
     registry: str  # where it came from: an API base URL or dir:PATH
+    description: str | None = None  # plain text (HTML tags removed)
+    creators: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
 
     def file(self, key: str) -> RecordFile:
         """The file called ``key``; :class:`NotFound` names the keys there are."""
@@ -158,6 +162,31 @@ def _first_text(data: object, *paths: tuple[str, ...]) -> str | None:
         if (text := _text(_get(data, *path))) is not None:
             return text
     return None
+
+
+def _plain_text(value: object) -> str | None:
+    """Description HTML as one line of text (tags dropped, entities decoded)."""
+    text = _text(value)
+    if text is None:
+        return None
+    return " ".join(html.unescape(re.sub(r"<[^>]*>", " ", text)).split()) or None
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """Creator names: ``[{name}]`` (Zenodo) or ``[{person_or_org: {name}}]`` (InvenioRDM)."""
+    if not isinstance(value, list):
+        return ()
+    names = (_text(_get(c, "name")) or _text(_get(c, "person_or_org", "name")) for c in value)
+    return tuple(n for n in names if n)
+
+
+def _keywords(metadata: object) -> tuple[str, ...]:
+    """``metadata.keywords`` (Zenodo), else the subjects (InvenioRDM)."""
+    values = _get(metadata, "keywords")
+    if not isinstance(values, list):
+        subjects = _get(metadata, "subjects")
+        values = [_get(s, "subject") for s in subjects] if isinstance(subjects, list) else []
+    return tuple(k for k in (_text(v) for v in values) if k)
 
 
 def check_key(key: str, *, source: str, location: str) -> str:
@@ -278,6 +307,9 @@ def parse_record(data: object, source: str, *, registry: str | None = None) -> S
         files=files,
         url=_first_text(data, ("links", "self_html"), ("links", "html")),
         registry=registry or source,
+        description=_plain_text(_get(data, "metadata", "description")),
+        creators=_names(_get(data, "metadata", "creators")),
+        keywords=_keywords(data.get("metadata")),
     )
 
 

@@ -10,6 +10,8 @@ Accepted forms (:data:`ACCEPTED_FORMS`)::
     ./PATH  /abs/PATH  PATH/codemeta.json     a local entry folder, or its codemeta.json
 
 A bare name such as ``fitsinfo`` is a record id too: folder registries name their entries so.
+An API registry (Zenodo, InvenioRDM) has no such names: :func:`check_api_record_id` refuses one
+at once, saying that the folder registry is missing.
 """
 
 from __future__ import annotations
@@ -21,7 +23,14 @@ from urllib.parse import unquote, urlsplit
 
 from ossrflow.errors import InputError
 
-__all__ = ["ACCEPTED_FORMS", "Ref", "check_origin", "parse_ref", "zenodo_doi_record_id"]
+__all__ = [
+    "ACCEPTED_FORMS",
+    "Ref",
+    "check_api_record_id",
+    "check_origin",
+    "parse_ref",
+    "zenodo_doi_record_id",
+]
 
 ACCEPTED_FORMS = (
     "a record id (4687123), a DOI (10.5281/zenodo.4687123), a DOI URL "
@@ -35,6 +44,7 @@ _RECORD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _RECORD_PATH = re.compile(r"^(?:/api)?/records?/([A-Za-z0-9][A-Za-z0-9._-]{0,99})/?$")
 _DOI_PATH = re.compile(r"^/doi/(10\..+)$")
 _DOI_HOSTS = {"doi.org", "dx.doi.org", "www.doi.org"}
+_API_RECORD_ID = re.compile(r"^(?:[0-9]+|[a-z0-9]{5}-[a-z0-9]{5})$")  # Zenodo; InvenioRDM
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 RefKind = Literal["id", "doi", "path"]
@@ -67,6 +77,23 @@ def check_origin(ref: Ref, base_url: str) -> None:
             source="REF",
             hint=f"pass --registry {ref.origin}/api, or give the record id alone",
         )
+
+
+def check_api_record_id(ref: Ref, registry: str) -> None:
+    """Refuse a record id that no API registry can have (``gzip-compress``), before any request.
+
+    Zenodo's record ids are numbers (InvenioRDM's are ``abcde-12345``); a name like that is an
+    entry of a folder registry, so the fix names ``--registry dir:PATH``.
+    """
+    if ref.kind != "id" or _API_RECORD_ID.match(ref.value):
+        return
+    raise InputError(
+        f"{ref.value!r} is neither a record id of {registry} (a number) nor a DOI; "
+        "a name like this is an entry of a folder registry, and none is given",
+        source="REF",
+        hint="name the folder registry that holds it: --registry dir:PATH, "
+        "or set OSSRFLOW_REGISTRY=dir:PATH",
+    )
 
 
 def zenodo_doi_record_id(doi: str) -> str | None:

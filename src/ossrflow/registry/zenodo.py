@@ -6,6 +6,7 @@ Endpoints used (all relative to the base URL, e.g. ``https://zenodo.org/api``)::
         then every ``links.next`` the server gives, until there is none
     GET /records/<id>                      one version; 410 when deleted, 404 when unknown
     GET /records/<id>/versions/latest      the latest version of a concept (InvenioRDM, redirects)
+    GET /records/<id>/versions?size=&page= every version of the record's concept (InvenioRDM)
     GET <file links.self / links.content>  file bytes, verified against the published md5
 
 Concept ids: legacy Zenodo answered ``/records/<concept id>`` with the latest version (a redirect);
@@ -156,6 +157,12 @@ class ZenodoRegistry:
                 if url in seen or (not page.records and not page.refused):
                     break
         return SearchResults(records=tuple(records), refused=tuple(refused), total=total)
+
+    def search_versions(self, record: SoftwareRecord) -> SearchResults:
+        """Every published version of the record's concept, across all pages, newest first."""
+        url = f"{self.base_url}/records/{quote(record.id, safe='')}/versions"
+        params = {"size": str(self.page_size), "page": "1"}
+        return self._collect(url, params)
 
     # --- records -------------------------------------------------------------------------
 

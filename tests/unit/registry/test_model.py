@@ -55,6 +55,11 @@ def test_legacy_2021_record():
         ),
         url="https://zenodo.org/record/4687123",
         registry="https://zenodo.org/api",
+        description=record.description,
+        creators=("Cosimo Nigro", "Julian Sitarek", "Matt Craig", "Paweł Gliwny", "Sourcery AI"),
+    )
+    assert (record.description or "").startswith(
+        "In this release the major features added are: an exponential cutoff power-law"
     )
 
 

@@ -8,6 +8,7 @@ from ossrflow.errors import InputError
 from ossrflow.registry.refs import (
     ACCEPTED_FORMS,
     Ref,
+    check_api_record_id,
     check_origin,
     parse_ref,
     zenodo_doi_record_id,
@@ -130,4 +131,20 @@ def test_check_origin_refuses_a_record_url_of_another_server():
     assert str(caught.value) == (
         "REF: https://sandbox.zenodo.org/records/1 is on sandbox.zenodo.org, but the registry is "
         "https://zenodo.org/api (fix: pass --registry https://sandbox.zenodo.org/api, or give the record id alone)"
+    )
+
+
+@pytest.mark.parametrize("text", ["4687123", "abcde-12345", "10.5281/zenodo.1"])
+def test_api_record_ids_pass(text: str) -> None:
+    check_api_record_id(parse_ref(text), "https://zenodo.org/api")
+
+
+@pytest.mark.parametrize("text", ["gzip-compress", "fitsinfo", "astropy-fitscheck", "ABCDE-12345"])
+def test_names_are_no_api_record_ids(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        check_api_record_id(parse_ref(text), "https://zenodo.org/api")
+    assert str(info.value) == (
+        f"REF: {text!r} is neither a record id of https://zenodo.org/api (a number) nor a DOI; "
+        "a name like this is an entry of a folder registry, and none is given (fix: name the "
+        "folder registry that holds it: --registry dir:PATH, or set OSSRFLOW_REGISTRY=dir:PATH)"
     )
