@@ -2,10 +2,14 @@
 
     python scripts/conformance_report.py JUNIT.xml [--log cwltest.log] > summary.md
     python scripts/conformance_report.py JUNIT.xml [--log cwltest.log] --check-known KNOWN.txt
+    python scripts/conformance_report.py JUNIT.xml --profile-row slurm --minutes 12 \
+        --containers none --update docs/conformance.md
 
 Used by scripts/conformance.sh, which puts the summary into docs/conformance.md. With
 ``--check-known`` it prints nothing but the failures not listed in KNOWN.txt (one test id per
-line, ``#`` comments) and exits 1 if there are any: a new failure is a regression.
+line, ``#`` comments) and exits 1 if there are any: a new failure is a regression. With
+``--profile-row`` it writes the profile's row of the table of `required` tests by profile
+(between ``<!-- profiles:start -->`` and ``<!-- profiles:end -->``), keeping the other rows.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+
+PROFILES = ("local", "slurm", "htcondor")
+_TABLE_HEAD = (
+    "| profile | `required` tests | passed | failed | unsupported | containers | minutes | run on |\n"
+    "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
+)
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,33 @@ def render_summary(cases: list[Case]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def profile_row(profile: str, cases: list[Case], *, containers: str, minutes: str) -> str:
+    """One row of the table of `required` tests by profile."""
+    required = [c for c in cases if "required" in c.tags]
+    counts = Counter(case.outcome for case in required)
+    return (
+        f"| {profile} | {len(required)} | {counts['passed']} | {counts['failed']} "
+        f"| {counts['unsupported']} | {containers} | {minutes} | {date.today()} |"
+    )
+
+
+def update_profile_rows(text: str, profile: str, row: str) -> str:
+    """``text`` with ``row`` in place of ``profile``'s row, rows in PROFILES order."""
+    start, end = "<!-- profiles:start -->", "<!-- profiles:end -->"
+    head, found, rest = text.partition(start)
+    if not found:
+        raise SystemExit(f"no {start} … {end} block to update")
+    body, _, tail = rest.partition(end)
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in body.splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip() in PROFILES
+    }
+    rows[profile] = row
+    ordered = [rows[name] for name in PROFILES if name in rows]
+    return head + start + "\n" + _TABLE_HEAD + "\n".join(ordered) + "\n" + end + tail
+
+
 def read_known(text: str) -> set[str]:
     """Test ids of a known-failures file: one per line, ``#`` starts a comment."""
     return {line.split("#", 1)[0].strip() for line in text.splitlines()} - {""}
@@ -86,10 +124,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("junit", type=Path)
     parser.add_argument("--log", type=Path, help="cwltest's log (finds failed should_fail tests)")
     parser.add_argument("--check-known", type=Path, metavar="KNOWN.txt")
+    parser.add_argument("--profile-row", choices=PROFILES, help="write this profile's row")
+    parser.add_argument("--minutes", default="?", help="how long the run took (the row)")
+    parser.add_argument("--containers", default="none", help="the container engine (the row)")
+    parser.add_argument("--update", type=Path, metavar="DOC.md", help="where the row goes")
     args = parser.parse_args(argv)
     log = args.log.read_text(encoding="utf-8") if args.log else ""
     failed = {int(n) for n in re.findall(r"^Test (\d+) failed", log, re.MULTILINE)}
     cases = parse_junit(args.junit.read_text(encoding="utf-8"), failed)
+    if args.profile_row is not None:
+        row = profile_row(args.profile_row, cases, containers=args.containers, minutes=args.minutes)
+        if args.update is None:
+            sys.stdout.write(row + "\n")
+            return 0
+        text = update_profile_rows(args.update.read_text(encoding="utf-8"), args.profile_row, row)
+        args.update.write_text(text, encoding="utf-8")
+        return 0
     if args.check_known is None:
         sys.stdout.write(render_summary(cases))
         return 0

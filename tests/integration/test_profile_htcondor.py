@@ -23,6 +23,7 @@ import pytest
 
 from ossrflow.errors import WorkflowFailed
 from ossrflow.run.execute import RunResult
+from ossrflow.run.facts import JobFacts
 from ossrflow.run.profiles import Profile, load_profile
 from tests.conftest import REPO
 from tests.integration.contract import CWL, ProfileContract
@@ -128,6 +129,17 @@ class TestHTCondorProfile(ProfileContract):
             return True
         folders = in_pool("condor_q", "-af", "Iwd").split()
         return any(Path(folder).is_relative_to(run_dir) for folder in folders)
+
+    def check_scheduler_id(self, facts: JobFacts) -> None:
+        """``ClusterId.ProcId`` of an HTCondor job that history shows completed."""
+        assert facts.scheduler_job_id is not None, facts
+        assert re.fullmatch(r"\d+\.\d+", facts.scheduler_job_id), facts
+        cluster = facts.scheduler_job_id.split(".")[0]
+        deadline = time.monotonic() + 30
+        while (states := history({cluster})).get(cluster, ("", ""))[0] != _COMPLETED:
+            if time.monotonic() > deadline:
+                pytest.fail(f"condor_history does not show {cluster} completed: {states}")
+            time.sleep(1)
 
     def check_jobs(self, run_dir: Path, tool_jobs: int) -> None:
         """Every job Snakemake did not run locally was submitted, and HTCondor ran each one.

@@ -1,10 +1,113 @@
-"""The profile contract on the local profile (always available)."""
+"""The profile contract on the local profile (always available), and what only it tests:
+the job runner's per-element reruns, staging at the same paths in every run folder, and a
+finished run folder run again with another profile."""
 
 from __future__ import annotations
 
-from tests.integration.contract import ProfileContract
+import hashlib
+import shutil
+from pathlib import Path
+
+from ossrflow.run.execute import RunOptions, RunResult, run_workflow
+from ossrflow.run.facts import read_job_facts
+from ossrflow.run.profiles import load_profile
+from ossrflow.run.rundir import default_run_dir
+from tests.integration.contract import ProfileContract, facts_files, rewritten, write_job
 
 
 class TestLocalProfile(ProfileContract):
     __test__ = True
     profile_name = "local"
+
+
+# sha256sum prints its input's path: staged at a path that depends on content, not the run.
+SUMS = """\
+cwlVersion: v1.2
+class: Workflow
+requirements: {ScatterFeatureRequirement: {}}
+inputs:
+  files: File[]
+outputs:
+  sums: {type: "File[]", outputSource: sum/out}
+  hinted_sums: {type: "File[]", outputSource: hinted/out}
+steps:
+  sum:
+    scatter: f
+    in: {f: files}
+    out: [out]
+    run: &tool
+      class: CommandLineTool
+      baseCommand: sha256sum
+      inputs:
+        f: {type: File, inputBinding: {position: 1}}
+      stdout: sum.txt
+      outputs: {out: stdout}
+  hinted:
+    scatter: f
+    in: {f: files}
+    out: [out]
+    hints: {DockerRequirement: {dockerPull: "ossrflow/none:local"}}
+    run: *tool
+"""
+
+
+def sums_job(folder: Path) -> tuple[Path, Path]:
+    tool = folder / "sums.cwl"
+    tool.write_text(SUMS, encoding="utf-8")
+    files = []
+    for name in ("a", "b", "c"):
+        (folder / f"{name}.txt").write_text(f"{name}\n", encoding="utf-8")
+        files.append({"class": "File", "path": str(folder / f"{name}.txt")})
+    return tool, write_job(folder, "sums.json", {"files": files})
+
+
+def run(tool: Path, job: Path, run_dir: Path, profile: str = "local") -> RunResult:
+    options = RunOptions(load_profile(profile), jobs=2, container="none")
+    return run_workflow(str(tool), str(job), run_dir=run_dir, outdir=None, options=options)
+
+
+def output_texts(run_dir: Path, step: str) -> list[str]:
+    return [(run_dir / f"steps/{step}/{i}/out/sum.txt").read_text() for i in range(3)]
+
+
+def test_tools_that_print_their_input_paths_rerun_identically(tmp_path: Path):
+    tool, job = sums_job(tmp_path)
+    for folder in ("first", "second"):
+        run(tool, job, tmp_path / folder)
+    for step in ("sum", "hinted"):  # precomputed commands, and the job runner
+        first, second = (
+            output_texts(tmp_path / "first", step),
+            output_texts(tmp_path / "second", step),
+        )
+        assert first == second
+        assert "/work/" not in first[0] and "/stage/" in first[0]
+
+
+def test_the_job_runner_reruns_only_the_element_whose_input_changed(tmp_path: Path):
+    tool, job = sums_job(tmp_path)
+    run_dir = tmp_path / "run"
+    run(tool, job, run_dir)
+    before = facts_files(run_dir)
+    (tmp_path / "c.txt").write_text("C\n", encoding="utf-8")
+    result = run(tool, job, run_dir)
+    assert rewritten(before, facts_files(run_dir)) == ["hinted/2", "sum/2"]
+    assert (
+        result.reuse == "4 of 6 jobs were already done by profile local; 2 ran with profile local"
+    )
+    digest = hashlib.sha256(b"C\n").hexdigest()
+    assert [text.split()[0] for text in output_texts(run_dir, "hinted")][2] == digest
+
+
+def test_another_profile_says_the_jobs_were_done_and_keeps_their_facts(tmp_path: Path):
+    tool, job = sums_job(tmp_path)
+    run_dir = tmp_path / "run"
+    run(tool, job, run_dir)
+    mine = tmp_path / "my-profile"
+    shutil.copytree(load_profile("local").path, mine)
+    options = RunOptions(load_profile(str(mine)), jobs=2, container="none")
+    result = run_workflow(str(tool), str(job), run_dir=run_dir, outdir=None, options=options)
+    assert result.reuse == "6 of 6 jobs were already done by profile local; nothing ran"
+    facts = read_job_facts(run_dir, "sum", 0)
+    assert facts is not None and facts.profile == "local"
+    assert default_run_dir(tool, job, "local") != default_run_dir(tool, job, str(mine))
+    assert default_run_dir(tool, job, "local") == default_run_dir(tool, job)

@@ -17,6 +17,7 @@ import pytest
 
 from ossrflow.provenance.scan import parse_job_ids
 from ossrflow.run.batches import batch_marker, read_batches
+from ossrflow.run.facts import JobFacts
 from ossrflow.run.job import read_plan
 from ossrflow.run.plan import node_output
 from ossrflow.run.profiles import Profile, load_profile
@@ -91,6 +92,15 @@ class TestSlurmProfile(ProfileContract):
     @pytest.fixture
     def profile(self, slurm_cluster: None) -> Profile:
         return load_profile("slurm")
+
+    def check_scheduler_id(self, facts: JobFacts) -> None:
+        """A Slurm job id that sacct knows, COMPLETED."""
+        assert facts.scheduler_job_id is not None and facts.scheduler_job_id.isdigit(), facts
+        deadline = time.monotonic() + 30
+        while sacct_states({facts.scheduler_job_id}) != {facts.scheduler_job_id: "COMPLETED"}:
+            if time.monotonic() > deadline:
+                pytest.fail(f"sacct does not show job {facts.scheduler_job_id} COMPLETED")
+            time.sleep(1)
 
     def check_jobs(self, run_dir: Path, tool_jobs: int) -> None:
         ids = parse_job_ids((run_dir / "snakemake.log").read_text(encoding="utf-8"))

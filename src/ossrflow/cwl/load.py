@@ -7,6 +7,9 @@ containers, or cwltool's own Docker/Podman/Singularity jobs for one engine). ``d
 the DockerRequirement each tool runs with, so the submit host can pin the images, and
 ``pin_docker_requirements`` puts the pinned digests in their place inside a job. ``cwl_errors`` turns cwltool's exceptions into ossrflow
 errors: validation problems are :class:`InputError`, unsupported features :class:`Unsupported`.
+Every load is offline (:mod:`.offline`); at plan time every local document it reads (the tool or
+workflow, its ``run:`` tools and imports, the job order) is held to the limits of untrusted
+documents first. Every job stages its inputs at deterministic paths (:mod:`.staging`).
 
 cwltool is imported inside the functions: the CLI must start without it.
 """
@@ -25,7 +28,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.containers.pins import DockerUse, requirement_key
+from ossrflow.cwl.offline import (
+    RemoteRefused,
+    check_local_document,
+    offline_fetcher,
+    silence_remote_schemas,
+)
 from ossrflow.cwl.schemas import load_schema_cache, save_schema_cache
+from ossrflow.cwl.staging import native_job_class, path_mapper
 from ossrflow.errors import InputError, Unsupported
 
 if TYPE_CHECKING:
@@ -77,6 +87,10 @@ def cwl_errors(source: str, hint: str = "correct the document") -> Iterator[None
         yield
     except UnsupportedRequirement as exc:
         raise Unsupported(_one_line(exc), source=source, hint="not supported yet") from None
+    except RemoteRefused as exc:
+        raise InputError(
+            str(exc), source=source, hint="download the file and name its path"
+        ) from None
     except (ValidationException, WorkflowException) as exc:
         raise InputError(_one_line(exc), source=source, hint=hint) from None
 
@@ -98,11 +112,18 @@ def quiet_cwltool(level: int = logging.WARNING, stream: Any = None) -> None:
     _logger.addHandler(handler)
     _logger.setLevel(level)
     _logger.propagate = False
-    logging.getLogger("salad").handlers = [handler]
-    logging.getLogger("salad").setLevel(max(level, logging.WARNING))
+    salad = logging.getLogger("salad")
+    salad.handlers = [handler]
+    salad.setLevel(max(level, logging.WARNING))
+    salad.propagate = False
+    silence_remote_schemas()
 
 
-def _loading_context(args: argparse.Namespace) -> tuple[LoadingContext, RuntimeContext]:
+def _loading_context(
+    args: argparse.Namespace, *, bounded: bool = False
+) -> tuple[LoadingContext, RuntimeContext]:
+    """cwltool's contexts for loading; ``bounded`` checks every local document it reads against
+    the limits of untrusted documents (:func:`.offline.offline_fetcher`)."""
     from cwltool.context import RuntimeContext
     from cwltool.loghandler import _logger, defaultStreamHandler
     from cwltool.main import setup_loadingContext, setup_schema
@@ -116,6 +137,8 @@ def _loading_context(args: argparse.Namespace) -> tuple[LoadingContext, RuntimeC
     runtime = RuntimeContext(vars(args))
     loading = setup_loadingContext(None, runtime, args)
     loading.construct_tool_object = _make_tool
+    loading.fetcher_constructor = offline_fetcher(bounded=bounded)
+    silence_remote_schemas()
     return loading, runtime
 
 
@@ -131,13 +154,16 @@ def _make_tool(toolpath_object: CommentedMap, loadingContext: LoadingContext) ->
 
 @cache
 def _tool_class() -> type[Any]:
-    """cwltool's CommandLineTool, whose Podman jobs also run as root (rootful Podman).
+    """cwltool's CommandLineTool, whose Podman jobs also run as root (rootful Podman), whose
+    native jobs stage into a shared deterministic folder (:func:`.staging.native_job_class`), and
+    whose ``cwl.output.json`` is checked before cwltool reads it (:func:`.outputs.check_tool_output`).
 
     cwltool always passes ``--userns=keep-id`` to podman, which only rootless Podman accepts
     ("keep-id is only supported in rootless mode"); as root the container runs as root anyway.
     """
     from cwltool.command_line_tool import CommandLineTool
     from cwltool.docker import PodmanCommandLineJob
+    from cwltool.job import CommandLineJob
 
     class RootfulPodmanJob(PodmanCommandLineJob):
         def create_runtime(self, env: Any, runtimeContext: Any) -> tuple[list[str], str | None]:
@@ -145,10 +171,20 @@ def _tool_class() -> type[Any]:
             return [arg for arg in runtime if arg != "--userns=keep-id"], cidfile
 
     class OssrflowCommandLineTool(CommandLineTool):
+        def collect_output_ports(
+            self, ports: Any, builder: Any, outdir: str, *args: Any, **kwargs: Any
+        ) -> Any:
+            from ossrflow.cwl.outputs import check_tool_output
+
+            check_tool_output(outdir)  # what the tool wrote is untrusted
+            return super().collect_output_ports(ports, builder, outdir, *args, **kwargs)
+
         def make_job_runner(self, runtimeContext: Any) -> Any:
             runner = super().make_job_runner(runtimeContext)
             if runner is PodmanCommandLineJob and os.geteuid() == 0:
                 return RootfulPodmanJob
+            if runner is CommandLineJob:
+                return native_job_class()
             return runner
 
     return OssrflowCommandLineTool
@@ -172,7 +208,7 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
     for given in (tool, job):
         _check_limits(given)
     args = _parse_args([tool, *([job] if job else [])])
-    loading, runtime = _loading_context(args)
+    loading, runtime = _loading_context(args, bounded=True)
     if schema_cache is not None:
         load_schema_cache(schema_cache)
     with cwl_errors(job or tool), _no_exit(job or tool):
@@ -193,6 +229,7 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
     _refuse_unsupported(process, tool)
     if schema_cache is not None:
         save_schema_cache(schema_cache)
+    kept = _listings_with_facts(job_order)
     with cwl_errors(job or tool), _no_exit(job or tool):
         initialized = init_job_order(
             job_order,
@@ -205,24 +242,36 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
             secret_store=SecretStore(),
             runtime_context=runtime,
         )
+    for directory, listing in kept:  # cwltool drops a file: Directory's listing (trim_listing)
+        directory.setdefault("listing", listing)
     root = RootDocument(process, dict(initialized), uri, basedir)
     if process.tool["class"] != "Workflow":
         _check_tool_inputs(root, job or tool)
     return root
 
 
+def _listings_with_facts(value: object) -> list[tuple[Any, list[Any]]]:
+    """Directories of a job order whose listing carries extension fields (a key that is an IRI,
+    such as ossrflow's Rucio DID, RSE and checksums), with that listing: cwltool drops the
+    listing of a ``file:`` Directory, and these facts with it, so ``load_root`` puts it back."""
+    found: list[tuple[Any, list[Any]]] = []
+    if isinstance(value, Mapping):
+        listing = value.get("listing")
+        if value.get("class") == "Directory" and isinstance(listing, list):
+            facts = any(isinstance(e, Mapping) and any(":" in str(k) for k in e) for e in listing)
+            found += [(value, listing)] if facts else []
+        for item in value.values():
+            found += _listings_with_facts(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _listings_with_facts(item)
+    return found
+
+
 def _check_limits(location: str | None) -> None:
     """A local document or job order is untrusted: size, nesting and alias limits first."""
-    from urllib.parse import unquote, urlsplit
-
-    from ossrflow.documents import check_document_limits
-
-    if not location:
-        return
-    parts = urlsplit(location)
-    path = Path(unquote(parts.path)) if parts.scheme == "file" else Path(location)
-    if parts.scheme in ("", "file") and path.is_file():
-        check_document_limits(path)
+    if location:
+        check_local_document(location)
 
 
 def _check_tool_inputs(root: RootDocument, source: str) -> None:
@@ -307,6 +356,7 @@ def runtime_context(
         context.tmp_outdir_prefix = str(workdir / "out") + "/"
         context.stagedir = str(workdir / "stage")
     context.make_fs_access = StdFsAccess
+    context.path_mapper = path_mapper()
     context.secret_store = SecretStore()
     if engine != "none":
         context.use_container = True

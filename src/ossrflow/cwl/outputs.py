@@ -1,8 +1,14 @@
-"""The final CWL output object: files copied (or moved) into the output folder, like cwltool.
+"""Output objects: a tool's own ``cwl.output.json`` checked, the final one placed like cwltool's.
 
-Every File and Directory of the run's result is placed in the output folder with cwltool's own
-relocation (name clashes resolved the same way), then gets ``location``, ``path``, ``basename``,
-``size`` and a sha1 ``checksum``.
+A tool may write ``cwl.output.json`` in its output folder instead of letting the engine collect
+its outputs; cwltool then reads it with ``json.load``. What a tool writes is untrusted:
+:func:`check_tool_output` holds it to the limits of untrusted documents first (size, nesting:
+one located line, exit 2), so a tool cannot make the job hang, fill memory or crash with a
+traceback.
+
+:func:`collect_outputs`: every File and Directory of the run's result (a file ossrflow wrote) is
+placed in the output folder with cwltool's own relocation (name clashes resolved the same way),
+then gets ``location``, ``path``, ``basename``, ``size`` and a sha1 ``checksum``.
 """
 
 from __future__ import annotations
@@ -12,9 +18,29 @@ from pathlib import Path
 from typing import Any
 
 from ossrflow.cwl.load import cwl_errors
-from ossrflow.errors import WorkflowFailed
+from ossrflow.errors import InputError, WorkflowFailed
 
-__all__ = ["collect_outputs"]
+__all__ = ["TOOL_OUTPUT", "check_tool_output", "collect_outputs"]
+
+TOOL_OUTPUT = "cwl.output.json"
+
+
+def check_tool_output(outdir: str) -> None:
+    """Refuse (:class:`~ossrflow.errors.InputError`) a ``cwl.output.json`` in a tool's output
+    folder that is not a regular file within the limits of untrusted JSON."""
+    from urllib.parse import unquote
+
+    from ossrflow.documents import load_json_document
+
+    folder = unquote(outdir.removeprefix("file://")) if outdir.startswith("file://") else outdir
+    path = Path(folder) / TOOL_OUTPUT
+    if not path.exists():
+        return  # the tool left its outputs to be collected
+    try:
+        load_json_document(path)
+    except InputError as exc:
+        exc.hint = "the step's tool wrote this file: fix the tool, or have it write its outputs"
+        raise
 
 
 def collect_outputs(result_file: Path, outdir: Path, *, move: bool = False) -> dict[str, Any]:

@@ -9,17 +9,20 @@ so scheduler jobs) a step becomes; without it every element is its own batch.
 
 Each element writes ``exit.code`` last, only when its exit status counts as success; a batch run
 again skips the elements that have one, so resume and retries redo only what did not finish.
-Once every batch is done, one ``collect`` job per step rebuilds each element's cwltool job and
-lets cwltool collect its outputs (globs, ``outputEval``, ``secondaryFiles``, checksums): output
-semantics stay cwltool's. Steps this path cannot express exactly (containers, InitialWorkDir,
-secrets, literal files, conditional steps, ...) run through :mod:`ossrflow.run.job` as before.
+Each element's input is keyed by content (:mod:`.keys`, ``inputs.sha256`` in its folder): when
+the key changed since the element ran, its results are removed and its batch runs again, so an
+edited input reruns exactly the elements that read it. Once every batch is done, one
+``collect`` job per step rebuilds each element's cwltool job and lets cwltool collect its
+outputs (globs, ``outputEval``, ``secondaryFiles``, checksums): output semantics stay cwltool's;
+it also writes each newly run element's facts (:mod:`.facts`). Steps this path cannot express
+exactly (containers, InitialWorkDir, secrets, literal files, conditional steps, ...) run through
+:mod:`ossrflow.run.job` as before. The scripts themselves are :mod:`.batchscript`'s.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,10 +39,15 @@ from ossrflow.cwl.inputs import (
     workflow_state,
 )
 from ossrflow.cwl.load import cwl_errors, runtime_context
+from ossrflow.cwl.staging import native_job_class, stage_dir, stage_root
 from ossrflow.errors import WorkflowFailed
 from ossrflow.integrity import write_if_changed
+from ossrflow.run.batchscript import NotExpressible, render_element, render_script
+from ossrflow.run.facts import CommandFacts, JobFacts, write_job_facts
+from ossrflow.run.freshness import describe_element, refresh_element
+from ossrflow.run.keys import DigestCache, content_key
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir
-from ossrflow.run.rundir import BATCHES_FILE, EXIT_FILE
+from ossrflow.run.rundir import BATCHES_FILE, EXIT_FILE, JOB_FACTS
 
 if TYPE_CHECKING:
     from cwltool.job import CommandLineJob
@@ -48,10 +56,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Batches",
+    "ElementJob",
     "batch_marker",
     "batch_ranges",
     "batch_script",
     "collect_elements",
+    "element_jobs",
     "prepare_batches",
     "prepare_node",
     "read_batches",
@@ -109,10 +119,6 @@ def read_batches(run_dir: Path, key: str) -> Batches:
     return Batches(key, int(data["count"]), tuple((int(s), int(e)) for s, e in data["ranges"]))
 
 
-class _NotExpressible(Exception):
-    """The step (or one element) needs something only cwltool's job.run does."""
-
-
 def _step_reason(plan: Plan, workflow: Workflow, step: WorkflowStep) -> str | None:
     """Why a scattered step cannot run as precomputed commands (None: it can)."""
     tool = step.embedded_tool
@@ -129,20 +135,30 @@ def _step_reason(plan: Plan, workflow: Workflow, step: WorkflowStep) -> str | No
 
 
 def prepare_batches(
-    process: Process, plan: Plan, run_dir: Path, *, max_jobs: int | None
+    process: Process,
+    plan: Plan,
+    run_dir: Path,
+    *,
+    max_jobs: int | None,
+    cache: DigestCache | None = None,
 ) -> dict[str, Batches]:
     """Write batch scripts for every scattered step that can run as precomputed commands.
 
     Returns the batches by node key; steps missing from it run through the job runner.
+    ``cache`` keeps the input files' digests (one for the run folder when None).
     """
     prepared: dict[str, Batches] = {}
+    cache = cache or DigestCache(run_dir)
     for node in plan.nodes:
         if node.kind != "step" or node.shape is None or node.deps != (INPUTS,):
             continue
         upstream = {INPUTS: plan.job_order}
-        batches = prepare_node(process, plan, run_dir, node, upstream, max_jobs=max_jobs)
+        batches = prepare_node(
+            process, plan, run_dir, node, upstream, max_jobs=max_jobs, cache=cache
+        )
         if batches is not None:
             prepared[node.key] = batches
+    cache.save()
     return prepared
 
 
@@ -154,25 +170,36 @@ def prepare_node(
     upstream: Mapping[str, Any],
     *,
     max_jobs: int | None,
+    cache: DigestCache | None = None,
 ) -> Batches | None:
     """Write the batch scripts of one scattered step from its upstream output objects.
 
     None when the step cannot run as precomputed commands or has no elements (the job runner's
     rules then run it). Called while planning, or by the ``split`` checkpoint of a scatter over
-    earlier steps' outputs once they exist.
+    earlier steps' outputs once they exist. An element whose input key changed since it ran
+    loses its results first (:func:`ossrflow.run.freshness.refresh_element`).
     """
     workflow, step = find_step(process, node.target)
     if _step_reason(plan, workflow, step) is not None:
         return None
     state = workflow_state(node.sources, upstream, index_parameters(process))
+    cache = cache or DigestCache(run_dir)
     try:
         with cwl_errors(node.label or node.key):
-            blocks, resources = _element_blocks(plan, workflow, step, node, state, run_dir)
-    except _NotExpressible:
+            blocks, keys, resources = _element_blocks(
+                plan, workflow, step, node, state, run_dir, cache
+            )
+    except NotExpressible:
         return None
     if not blocks:
         return None  # nothing to run: the gather rule alone writes the empty arrays
-    return _write_batches(run_dir, node, blocks, resources, max_jobs)
+    batches = _write_batches(run_dir, node, blocks, resources, max_jobs)
+    for index, (start, end) in enumerate(batches.ranges):
+        marker = run_dir / batch_marker(node.key, index)
+        for element in range(start, end):
+            refresh_element(run_dir, node.key, element, keys[element], marker)
+    cache.save()
+    return batches
 
 
 def _write_batches(
@@ -181,7 +208,15 @@ def _write_batches(
     ranges = batch_ranges(len(blocks), max_jobs)
     batches = Batches(node.key, len(blocks), ranges, resources)
     for index, (start, end) in enumerate(batches.ranges):
-        script = _render_script(node, index, batches, blocks[start:end])
+        script = render_script(
+            label=node.label or node.key,
+            index=index,
+            ranges=ranges,
+            count=batches.count,
+            blocks=blocks[start:end],
+            marker=batch_marker(node.key, index),
+            stage_root=stage_root(),
+        )
         write_if_changed(run_dir / batch_script(node.key, index), script)
     document = {"count": batches.count, "ranges": [list(r) for r in batches.ranges]}
     write_if_changed(run_dir / f"steps/{node.key}/{BATCHES_FILE}", json.dumps(document) + "\n")
@@ -195,19 +230,24 @@ def _element_blocks(
     node: Node,
     state: Mapping[str, Any],
     run_dir: Path,
-) -> tuple[list[str], dict[str, int]]:
-    """Each element's script block, and the largest resources that expressions asked for."""
+    cache: DigestCache,
+) -> tuple[list[str], list[str], dict[str, int]]:
+    """Each element's script block and input key, and the largest resources expressions ask."""
     blocks: list[str] = []
+    keys: list[str] = []
     wanted = _expressed_resources(step.embedded_tool)
     resources: dict[str, int] = {}
-    for element, job in element_jobs(plan, workflow, step, state, run_dir, node.key):
-        blocks.append(_render_element(element, job, run_dir / element_dir(node.key, element)))
+    for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache):
+        where = run_dir / element_dir(node.key, item.element)
+        blocks.append(render_element(item.element, item.job, where, item.description))
+        keys.append(item.key)
+        job = item.job
         values = {name: job.builder.resources.get(key) for name, key in wanted.items()}
         values["timelimit"] = job.timelimit if "timelimit" in wanted else None
         for name, value in values.items():
             if isinstance(value, int | float) and value > 0:
                 resources[name] = max(resources.get(name, 0), math.ceil(value))
-    return blocks, resources
+    return blocks, keys, resources
 
 
 # ResourceRequirement fields -> (the planner's resource name, cwltool's builder.resources key)
@@ -232,6 +272,16 @@ def _expressed_resources(tool: Process) -> dict[str, str]:
     return wanted
 
 
+@dataclass(frozen=True)
+class ElementJob:
+    """One scatter element: cwltool's job for it, its input's content key, its description."""
+
+    element: int
+    job: CommandLineJob
+    key: str
+    description: str
+
+
 def element_jobs(
     plan: Plan,
     workflow: Workflow,
@@ -239,8 +289,13 @@ def element_jobs(
     state: Mapping[str, Any],
     run_dir: Path,
     key: str,
-) -> Iterator[tuple[int, CommandLineJob]]:
-    """cwltool's job object of each element of node ``key``, built as the job runner would."""
+    cache: DigestCache,
+) -> Iterator[ElementJob]:
+    """cwltool's job object of each element of node ``key``, built as the job runner would.
+
+    Each element's inputs are staged in its deterministic stage folder
+    (:func:`ossrflow.cwl.staging.stage_dir`), named by its input's content key.
+    """
     inputs = gather_step_inputs(workflow, step, state)
     if inputs is None:
         raise WorkflowFailed("an upstream output object is missing", source=str(step.id))
@@ -251,12 +306,15 @@ def element_jobs(
     for element in range(shape.count):
         where = run_dir / element_dir(key, element)
         context = _element_context(base, where)
-        evaluated = evaluate_step_inputs(
-            workflow, step, scatter_element(inputs, shape, element), context
-        )
+        chosen = scatter_element(inputs, shape, element)
+        evaluated = evaluate_step_inputs(workflow, step, chosen, context)
         if evaluated is None:
-            raise _NotExpressible("when")
-        yield element, _one_job(step, step_job_order(step, evaluated), context)
+            raise NotExpressible("when")
+        order = step_job_order(step, evaluated)
+        content = content_key(order, cache)
+        context.stagedir = str(stage_dir(key, element, content))
+        description = describe_element({f: chosen[f] for f in shape.fields})
+        yield ElementJob(element, _one_job(step, order, context), content, description)
 
 
 def _base_context(basedir: str, run_dir: Path) -> Any:
@@ -275,148 +333,28 @@ def _element_context(base: Any, where: Path) -> Any:
     context = base.copy()
     context.outdir = str(where / "out")
     context.tmpdir = str(where / "work" / "tmp")
-    context.stagedir = str(where / "work" / "stage")
     context.tmpdir_prefix = str(where / "work" / "tmp") + "/"
     context.tmp_outdir_prefix = str(where / "work" / "out") + "/"
     return context
 
 
 def _one_job(step: WorkflowStep, order: dict[str, Any], context: Any) -> CommandLineJob:
-    from cwltool.job import CommandLineJob
-
     jobs = list(step.embedded_tool.job(order, lambda out, status: None, context))
-    if len(jobs) != 1 or type(jobs[0]) is not CommandLineJob:
-        raise _NotExpressible("not one plain command line job")
-    job: CommandLineJob = jobs[0]
+    if len(jobs) != 1 or type(jobs[0]) is not native_job_class():
+        raise NotExpressible("not one plain command line job")
+    job: CommandLineJob = jobs[0]  # type: ignore[assignment]
     if job.generatefiles.get("listing") or job.builder.build_job_script([]) is not None:
-        raise _NotExpressible("initial work dir or job script")
+        raise NotExpressible("initial work dir or job script")
     return job
-
-
-def _links(job: CommandLineJob) -> tuple[list[str], list[tuple[str, str]]]:
-    """Folders to make and (source, link) pairs: cwltool's stage_files with symlinks."""
-    folders: list[str] = []
-    links: list[tuple[str, str]] = []
-    for _, entry in job.pathmapper.items_exclude_children():
-        if not entry.staged:
-            continue
-        folders.append(str(Path(entry.target).parent))
-        if entry.type in ("File", "Directory") and Path(entry.resolved).exists():
-            links.append((entry.resolved, entry.target))
-        elif entry.type == "Directory" and entry.resolved.startswith("_:"):
-            folders.append(entry.target)
-        else:
-            raise _NotExpressible(f"staging {entry.type}")
-    return folders, links
-
-
-def _success_codes(job: CommandLineJob) -> list[int]:
-    """Exit statuses cwltool counts as success (0 unless listed as a failure)."""
-    codes = set(job.successCodes)
-    if 0 not in job.temporaryFailCodes and 0 not in job.permanentFailCodes:
-        codes.add(0)
-    return sorted(codes)
-
-
-def _command(job: CommandLineJob) -> str:
-    argv = [str(arg) for arg in job.command_line]
-    if not argv or "=" in argv[0]:
-        raise _NotExpressible("empty command or '=' in the program name")
-    env = [f"{name}={value}" for name, value in sorted(job.environment.items())]
-    if any(not name.isidentifier() for name in job.environment):
-        raise _NotExpressible("environment variable name")
-    words = ["env", "-i", "--", *env, *argv]
-    if job.timelimit:
-        words = ["timeout", "-s", "KILL", str(job.timelimit), *words]
-    return shlex.join(words)
-
-
-def _redirects(job: CommandLineJob, log: Path) -> str:
-    q = shlex.quote
-    stdin = job.pathmapper.reversemap(job.stdin) if job.stdin else None
-    if job.stdin and stdin is None:
-        raise _NotExpressible("stdin outside the path mapper")
-    parts = [f"< {q(stdin[1])}" if stdin else "< /dev/null"]
-    out = str(Path(job.outdir, job.stdout)) if job.stdout else None
-    err = str(Path(job.outdir, job.stderr)) if job.stderr else None
-    parts.append(f"> {q(out)}" if out else f"> {q(str(log))}")
-    parts.append(f"2> {q(err)}" if err else ("2>&1" if not out else f"2> {q(str(log))}"))
-    return " ".join(parts)
-
-
-def _render_element(element: int, job: CommandLineJob, where: Path) -> str:
-    """One element: reset it if an earlier attempt left folders, link inputs, run, record."""
-    q = shlex.quote
-    folders, links = _links(job)
-    for stream in (job.stdout, job.stderr):
-        if stream:
-            folders.append(str(Path(job.outdir, stream).parent))
-    folders = sorted({job.outdir, job.tmpdir, *folders} - {""})
-    here = q(str(where))
-    lines = [
-        f"# element {element}",
-        f"if [ ! -s {q(str(where / EXIT_FILE))} ]; then",
-        f"  [ -e {here}/out ] && rm -rf {here}/out {here}/work",
-        "  mkdir -p " + " ".join(q(f) for f in folders),
-    ]
-    lines += [f"  ln -s {q(src)} {q(dst)}" for src, dst in links]
-    run = f"(cd {q(job.outdir)} && exec {_command(job)}) {_redirects(job, where / 'job.log')}"
-    codes = "|".join(str(c) for c in _success_codes(job))
-    lines += [f"  {run}", f"  finish {here} $? '{codes}'", "fi"]
-    return "\n".join(lines) + "\n"
-
-
-_SCRIPT_HEAD = """\
-#!/usr/bin/env bash
-# Generated by ossrflow: {label}, scatter elements {first} to {last} of {count} (batch {batch}
-# of {batches}). Each element runs the command cwltool computed for it at plan time, with exactly
-# that environment, and records its exit status in exit.code only when it counts as success
-# (one write; an element with a non-empty exit.code is skipped when the batch runs again).
-# Outputs are collected once per step afterwards. Builtins where possible: forks cost time.
-set -u
-failed=0
-scratch=()
-finish() {{  # finish ELEMENT_DIR STATUS SUCCESS_CODES(a|b|c)
-  case "|$3|" in
-    *"|$2|"*)
-      printf '%s\\n' "$2" > "$1/exit.code"
-      scratch+=("$1/work") ;;
-    *)
-      echo "element $1 failed with exit status $2 (log: $1/job.log)" >&2
-      failed=$((failed + 1)) ;;
-  esac
-}}
-
-"""
-
-_SCRIPT_TAIL = """
-[ "${{#scratch[@]}}" -eq 0 ] || rm -rf "${{scratch[@]}}"
-if [ "$failed" -ne 0 ]; then
-  echo "$failed element(s) of this batch failed; run again to retry only those" >&2
-  exit 1
-fi
-: > {marker}
-"""
-
-
-def _render_script(node: Node, index: int, batches: Batches, blocks: list[str]) -> str:
-    first, last = batches.ranges[index][0], batches.ranges[index][1] - 1
-    head = _SCRIPT_HEAD.format(
-        label=(node.label or node.key).replace("\n", " "),
-        first=first,
-        last=last,
-        count=batches.count,
-        batch=index,
-        batches=len(batches.ranges),
-    )
-    tail = _SCRIPT_TAIL.format(marker=shlex.quote(batch_marker(node.key, index)))
-    return head + "\n".join(blocks) + tail
 
 
 def collect_elements(
     plan: Plan, process: Process, run_dir: Path, node: Node, upstream: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """Every element's output object, collected by cwltool from its finished output folder."""
+    """Every element's output object, collected by cwltool from its finished output folder.
+
+    Elements without facts (they ran in this run) get them, from their ``exit.code`` line.
+    """
     from cwltool.process import shortname
     from cwltool.utils import bytes2str_in_dicts
 
@@ -424,12 +362,15 @@ def collect_elements(
     state = workflow_state(node.sources, upstream, index_parameters(process))
     names = [shortname(out["id"]) for out in step.tool["outputs"]]
     results: list[dict[str, Any]] = []
+    commands: tuple[CommandFacts, ...] | None = None
+    cache = DigestCache(run_dir, writable=False)
     with cwl_errors(node.label or node.key):
-        for element, job in element_jobs(plan, workflow, step, state, run_dir, node.key):
+        for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache):
+            job, element = item.job, item.element
             where = run_dir / element_dir(node.key, element)
-            status = int((where / EXIT_FILE).read_text(encoding="utf-8"))
+            record = (where / EXIT_FILE).read_text(encoding="utf-8").split()
             produced: dict[str, Any] = dict(
-                bytes2str_in_dicts(job.collect_outputs(job.outdir, status))  # type: ignore[arg-type]
+                bytes2str_in_dicts(job.collect_outputs(job.outdir, int(record[0])))  # type: ignore[arg-type]
             )
             missing = [name for name in names if name not in produced]
             if missing:
@@ -438,4 +379,46 @@ def collect_elements(
                     source=node.label or node.key,
                 )
             results.append({name: produced[name] for name in names})
+            if not (where / JOB_FACTS).is_file():
+                commands = commands or _step_commands(step, job)
+                _write_element_facts(run_dir, plan, node.key, element, record, commands)
     return results
+
+
+def _step_commands(step: WorkflowStep, job: CommandLineJob) -> tuple[CommandFacts, ...]:
+    from ossrflow.run.commands import command_facts
+
+    ran = str(job.command_line[0]) if job.command_line else None
+    facts = command_facts(
+        step.embedded_tool.tool,
+        search_path=job.environment.get("PATH"),
+        ran=ran,
+        workdir=Path(job.outdir),
+    )
+    return (facts,)
+
+
+def _write_element_facts(
+    run_dir: Path,
+    plan: Plan,
+    key: str,
+    element: int,
+    record: list[str],
+    commands: tuple[CommandFacts, ...],
+) -> None:
+    """An element's facts from its ``exit.code`` line (older lines hold the status only)."""
+    fields = [*record, "-", "-", "-", "-"][:5]
+    status, started, ended, host, job_id = fields
+    facts = JobFacts(
+        step=key,
+        element=element,
+        executor=plan.executor,
+        profile=plan.profile,
+        host="" if host == "-" else host,
+        scheduler_job_id=None if job_id == "-" else job_id,
+        started="" if started == "-" else started,
+        ended="" if ended == "-" else ended,
+        exit_code=int(status),
+        commands=commands,
+    )
+    write_job_facts(run_dir, facts, sync=False)

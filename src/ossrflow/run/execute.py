@@ -7,7 +7,9 @@ the container engine and resolves every step's image once, here on the submit ho
 ``collect_outputs`` (the CWL output object with files placed in the output folder, like cwltool).
 
 Resume: the run directory keeps every finished job's ``cwl.output.json``; running again reruns
-only what is missing. A lock file keeps two ossrflow processes out of one run directory.
+only what is missing, and what read an input whose content changed (:mod:`.freshness`). The
+result says how many jobs this run ran and how many earlier runs had done, by profile
+(:mod:`.reuse`). A lock file keeps two ossrflow processes out of one run directory.
 """
 
 from __future__ import annotations
@@ -30,9 +32,12 @@ from ossrflow.cwl.schemas import save_schema_cache
 from ossrflow.errors import InputError, Unsupported
 from ossrflow.integrity import atomic_write
 from ossrflow.run.batches import prepare_batches
+from ossrflow.run.freshness import refresh_nodes
+from ossrflow.run.keys import DigestCache
 from ossrflow.run.options import RunOptions
 from ossrflow.run.plan import Plan, node_output, plan_run
 from ossrflow.run.profiles import Profile
+from ossrflow.run.reuse import JobCounts, count_jobs, render_reuse, snapshot_facts
 from ossrflow.run.rundir import (
     CACHE_DIR,
     LOCK_FILE,
@@ -69,6 +74,8 @@ class RunResult:
     dry_run_text: str = ""
     report: Path | None = None
     up_to_date: bool = False  # nothing ran: the run dir already held this result
+    jobs: JobCounts | None = None  # tool jobs this run ran, and those earlier runs had done
+    reuse: str | None = None  # one line on reused jobs (None: every job ran in this run)
 
 
 def render_dry_run(result: RunResult, profile: Profile) -> str:
@@ -175,6 +182,7 @@ def prepare_run(
     run_dir: Path,
     *,
     executor: str = "local",
+    profile: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     cache_dir: Path | None = None,
     max_jobs_per_step: int | None = None,
@@ -188,13 +196,20 @@ def prepare_run(
     Scatters that can run as precomputed commands are cut into at most ``max_jobs_per_step``
     batch jobs (one per element when None). ``engines`` are the container engines to try (see
     :func:`pin_run_images`); ``resolve_images=False`` (a dry run) chooses one but pins nothing.
+    ``executor`` and ``profile`` (:attr:`Profile.ident`) go into the jobs' facts. Jobs whose
+    input changed by content since they ran lose their results (:mod:`.freshness`).
     """
     root = load_root(tool, job, cache_dir)
-    plan = plan_run(root)
+    plan = replace(plan_run(root), executor=executor, profile=profile)
     plan = pin_run_images(
         root, plan, run_dir, engines=engines, image_cache=image_cache, resolve=resolve_images
     )
-    batches = prepare_batches(root.process, plan, run_dir, max_jobs=max_jobs_per_step)
+    digests = DigestCache(run_dir)
+    batches = prepare_batches(
+        root.process, plan, run_dir, max_jobs=max_jobs_per_step, cache=digests
+    )
+    refresh_nodes(root.process, plan, run_dir, set(batches), digests)
+    digests.save()
     write_run_dir(
         plan,
         run_dir,
@@ -248,7 +263,7 @@ def run_workflow(
     run_dir = run_dir.resolve()
     with _locked(run_dir):
         fresh = not (options.dry_run or options.report or move_outputs)
-        choices = {"engines": engine_choices(options)}
+        choices = {"engines": engine_choices(options), "profile": options.profile.ident}
         stamped: dict[str, Any] = {"tool": tool, "job": job, "outdir": outdir, "choices": choices}
         if fresh and (done := check_stamp(run_dir, **stamped)):
             return RunResult(run_dir, done, run_dir / SNAKEMAKE_LOG, up_to_date=True)
@@ -258,6 +273,7 @@ def run_workflow(
             job,
             run_dir,
             executor=options.profile.executor,
+            profile=options.profile.ident,
             overrides=options.overrides,
             cache_dir=options.cache_dir,
             max_jobs_per_step=options.profile.max_jobs_per_step,
@@ -265,11 +281,15 @@ def run_workflow(
             image_cache=options.image_cache,
             resolve_images=not options.dry_run,
         )
+        before = {} if options.dry_run else snapshot_facts(run_dir)
         status, log_text = run_snakemake(run_dir, options, progress)
         if status != 0:
             raise failure_of(run_dir, log_text, status)
         if options.dry_run:
             return RunResult(run_dir, None, run_dir / SNAKEMAKE_LOG, dry_run_text=log_text)
+        jobs = count_jobs(run_dir, before)
+        profile = options.profile
+        reuse = render_reuse(jobs, profile=profile.ident, executor=profile.executor)
         report = _write_report(run_dir, options) if options.report else None
         outputs = None
         if outdir is not None:
@@ -277,7 +297,8 @@ def run_workflow(
         if fresh:
             result = run_dir / node_output(plan.result)
             write_stamp(run_dir, inputs=plan.job_order, outputs=outputs, result=result, **stamped)
-        return RunResult(run_dir, outputs, run_dir / SNAKEMAKE_LOG, report=report)
+        log = run_dir / SNAKEMAKE_LOG
+        return RunResult(run_dir, outputs, log, report=report, jobs=jobs, reuse=reuse)
 
 
 def _write_report(run_dir: Path, options: RunOptions) -> Path:

@@ -1,9 +1,11 @@
 """One Snakemake job's action: ``python -m ossrflow.run.job run|split|gather|collect KEY [I]``.
 
 Run inside the run directory. ``run`` computes a node's input object from the upstream output
-objects (``steps/<dep>/cwl.output.json``), runs the step's tool with cwltool in this process and
-writes the node's output object last, atomically: a job killed half-way leaves no
-``cwl.output.json``, so Snakemake never takes it as done. ``split`` counts the elements of a
+objects (``steps/<dep>/cwl.output.json``), runs the step's tool with cwltool in this process
+(inputs staged at deterministic paths, :mod:`ossrflow.cwl.staging`), writes the job's facts
+(:mod:`.facts`) and then the node's output object last, atomically: a job killed half-way
+leaves no ``cwl.output.json``, so Snakemake never takes it as done. A failed tool's error names
+the step, the element and its input, the exit status and the tool's last stderr line. ``split`` counts the elements of a
 scatter whose arrays come from earlier steps (a Snakemake checkpoint); ``gather`` joins element
 output objects into the step's arrays and needs no cwltool; ``collect`` does it for a scatter
 whose elements ran as precomputed commands (:mod:`ossrflow.run.batches`), letting cwltool collect
@@ -46,9 +48,14 @@ from ossrflow.cwl.load import (
     quiet_cwltool,
     runtime_context,
 )
+from ossrflow.cwl.staging import ensure_stage_root, stage_dir
 from ossrflow.cwl.values import parse_json
 from ossrflow.errors import OssrflowError, WorkflowFailed
 from ossrflow.integrity import atomic_write
+from ossrflow.run.facts import JobFacts, host_name, iso_now, scheduler_job_id, write_job_facts
+from ossrflow.run.freshness import describe_element
+from ossrflow.run.jobrecord import ToolLog, job_commands, tool_failure
+from ossrflow.run.keys import DigestCache, content_key
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, parse_plan, split_path
 from ossrflow.run.rundir import BATCHES_FILE, CACHE_DIR, PLAN_FILE, SHIM_DIR
 
@@ -67,6 +74,9 @@ class _Job:
     plan: Plan
     node: Node
     root: Process
+    tool_log: ToolLog | None = None
+    ran: list[str] | None = None  # first word of each command cwltool ran
+    description: str = ""  # a scatter element's own inputs, for errors
 
     @classmethod
     def load(cls, run_dir: Path, key: str) -> _Job:
@@ -92,6 +102,12 @@ class _Job:
         context.mutation_manager = MutationManager()
         context.workflow_eval_lock = threading.Condition(threading.RLock())
         return context
+
+    def stage(self, context: RuntimeContext, element: int | None, order: Any) -> None:
+        """Stage native inputs in the job's deterministic folder (named by their content)."""
+        ensure_stage_root()
+        key = content_key(order, DigestCache(self.run_dir, writable=False))
+        context.stagedir = str(stage_dir(self.node.key, element, key))
 
 
 def _pin_images(run_dir: Path, root: Process) -> None:
@@ -121,10 +137,17 @@ def write_output(run_dir: Path, key: str, element: int | None, value: Any) -> No
     atomic_write(run_dir / node_output(key, element), text)
 
 
-def run_node(run_dir: Path, key: str, element: int | None = None) -> None:
-    """Run one job of node ``key`` (element ``element`` when scattered)."""
+def run_node(
+    run_dir: Path, key: str, element: int | None = None, tool_log: ToolLog | None = None
+) -> None:
+    """Run one job of node ``key`` (element ``element`` when scattered).
+
+    ``tool_log`` watches cwltool's log (:class:`ToolLog`), for the cause of a failed tool.
+    """
     job = _Job.load(run_dir, key)
+    job.tool_log = tool_log
     kind = job.node.kind
+    started = iso_now()
     with cwl_errors(job.node.label or key):
         if kind == "tool":
             outputs = _run_root_tool(job)
@@ -136,7 +159,29 @@ def run_node(run_dir: Path, key: str, element: int | None = None) -> None:
             outputs = _exit_workflow(job)
         else:
             raise WorkflowFailed(f"node kind {kind!r} has no job", source=key)
+    if kind in ("tool", "step"):
+        _write_facts(job, element, started)
     write_output(run_dir, key, element, outputs)
+
+
+def _write_facts(job: _Job, element: int | None, started: str) -> None:
+    process = job.root
+    if job.node.kind == "step":
+        process = find_step(job.root, job.node.target)[1].embedded_tool
+    where = job.run_dir / element_dir(job.node.key, element) / "out"
+    facts = JobFacts(
+        step=job.node.key,
+        element=element,
+        executor=job.plan.executor,
+        profile=job.plan.profile,
+        host=host_name(),
+        scheduler_job_id=scheduler_job_id(),
+        started=started,
+        ended=iso_now(),
+        exit_code=0,
+        commands=job_commands(process, job.run_dir, job.plan.engine, job.ran or [], where),
+    )
+    write_job_facts(job.run_dir, facts)
 
 
 def _fresh_workdir(path: Path) -> Path:
@@ -152,7 +197,8 @@ def _run_root_tool(job: _Job) -> dict[str, Any]:
     inputs = read_output(job.run_dir, INPUTS)
     where = _fresh_workdir(job.run_dir / element_dir(job.node.key, None))
     context = job.context(where / "work", toplevel=True)
-    outputs = execute_process(job.root, inputs, context, where / "out", job.node.label)
+    job.stage(context, None, inputs)
+    outputs = _execute(job, job.root, inputs, context, where / "out")
     shutil.rmtree(where / "work", ignore_errors=True)
     return outputs
 
@@ -167,6 +213,7 @@ def _run_step(job: _Job, element: int | None) -> dict[str, Any]:
         if element is None or not 0 <= element < shape.count:
             raise WorkflowFailed(f"element {element} is not in 0..{shape.count - 1}")
         inputs = scatter_element(inputs, shape, element)
+        job.description = describe_element({f: inputs[f] for f in shape.fields})
     where = _fresh_workdir(job.run_dir / element_dir(job.node.key, element))
     context = job.context(where / "work")
     evaluated = evaluate_step_inputs(workflow, step, inputs, context)
@@ -174,7 +221,8 @@ def _run_step(job: _Job, element: int | None) -> dict[str, Any]:
     if evaluated is None:
         return dict.fromkeys(names)
     order = step_job_order(step, evaluated)
-    produced = execute_process(step.embedded_tool, order, context, where / "out", job.node.label)
+    job.stage(context, element, order)
+    produced = _execute(job, step.embedded_tool, order, context, where / "out", element)
     shutil.rmtree(where / "work", ignore_errors=True)
     missing = [name for name in names if name not in produced]
     if missing:
@@ -209,14 +257,44 @@ def _exit_workflow(job: _Job) -> dict[str, Any]:
     return collect_workflow_outputs(workflow, job.state())
 
 
+def _execute(
+    job: _Job,
+    process: Process,
+    order: dict[str, Any],
+    context: RuntimeContext,
+    outdir: Path,
+    element: int | None = None,
+) -> dict[str, Any]:
+    """:func:`execute_process`, with a failed tool's cause in the error (see the docstring)."""
+    job.ran = []
+    try:
+        return execute_process(process, order, context, outdir, job.node.label, ran=job.ran)
+    except WorkflowFailed as exc:
+        raise _tool_failure(job, element, exc) from None
+
+
+def _tool_failure(job: _Job, element: int | None, exc: WorkflowFailed) -> OssrflowError:
+    """The step, the element and its input, the exit status, the tool's last stderr line."""
+    name = job.node.label.split(" (", 1)[0] if job.node.label else job.node.key
+    what = f"step {name}"
+    if element is not None:
+        what += f", element {element}" + (f" ({job.description})" if job.description else "")
+    log = job.run_dir / element_dir(job.node.key, element) / "job.log"
+    return tool_failure(what, job.tool_log, log, exc)
+
+
 def execute_process(
     process: Process,
     job_order: dict[str, Any],
     context: RuntimeContext,
     outdir: Path,
     label: str,
+    ran: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Run a tool (or a whole subworkflow) with cwltool; its output files end up in ``outdir``."""
+    """Run a tool (or a whole subworkflow) with cwltool; its output files end up in ``outdir``.
+
+    ``ran`` receives the first word of each command line cwltool ran.
+    """
     from cwltool.process import relocateOutputs
 
     results: list[tuple[Any, str]] = []
@@ -232,6 +310,8 @@ def execute_process(
             raise WorkflowFailed("the workflow cannot make progress", source=label)
         if job_outdir := getattr(runnable, "outdir", None):
             output_dirs.add(str(job_outdir))
+        if ran is not None and (command := getattr(runnable, "command_line", None)):
+            ran.append(str(command[0]))
         runnable.run(context)
     output, status = results[0] if results else (None, "permanentFail")
     if status != "success" or output is None:
@@ -341,11 +421,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of one job; the exit status tells Snakemake whether it succeeded."""
     args = _parser().parse_args(argv)
     quiet_cwltool(logging.INFO if args.verbose else logging.WARNING)
+    tool_log = ToolLog()
+    logging.getLogger("cwltool").addHandler(tool_log)
     run_dir = args.run_dir.resolve()
     _drop_shims(run_dir)
     try:
         if args.action == "run":
-            run_node(run_dir, args.key, args.element)
+            run_node(run_dir, args.key, args.element, tool_log)
         elif args.action == "split":
             split_node(run_dir, args.key, args.max_jobs)
         elif args.action == "collect" or _split_in_batches(run_dir, args.key):

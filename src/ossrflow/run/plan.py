@@ -106,6 +106,8 @@ class Plan:
     job_order: dict[str, Any] = field(default_factory=dict)
     job_requirements: list[Any] = field(default_factory=list)
     engine: str = "none"  # container engine of the steps: docker, podman, apptainer, none
+    executor: str = "local"  # the profile's Snakemake executor (local, slurm, htcondor, ...)
+    profile: str = "local"  # the profile: a shipped one's name, else its folder
 
     def node(self, key: str) -> Node:
         """The node called ``key``."""
@@ -170,6 +172,8 @@ def parse_plan(text: str, *, source: str = "plan.json") -> Plan:
         {},
         data["job_requirements"],
         engine=str(data.get("engine", "none")),
+        executor=str(data.get("executor", "local")),
+        profile=str(data.get("profile", "local")),
     )
 
 

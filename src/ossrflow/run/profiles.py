@@ -112,6 +112,13 @@ class Profile:
         """The Snakemake executor plugin the profile selects (``local`` when none)."""
         return str(self.settings.get("executor", "local"))
 
+    @property
+    def ident(self) -> str:
+        """How records name the profile: a shipped one's name, else its folder's path."""
+        if self.name in BUILTIN_PROFILES and self.path == (profiles_root() / self.name).resolve():
+            return self.name
+        return str(self.path)
+
 
 def profiles_root() -> Path:
     """The folder holding the shipped profiles.

@@ -55,10 +55,13 @@ def _command(python: str, *args: str) -> str:
 
 
 def _inputs(node: Node, plan: Plan) -> list[str]:
-    files = [node_output(dep) for dep in node.deps]
-    if node.kind == "tool":
-        files = [node_output(INPUTS)]
-    return files
+    """The upstream output objects a job reads. Not the job order: whether a job that reads it
+    must run again is decided by content, before Snakemake starts (:mod:`.freshness`)."""
+    return [node_output(dep) for dep in node.deps if dep != INPUTS]
+
+
+def _input_block(files: list[str]) -> str:
+    return f"    input:\n{_literal_list(files)}" if files else ""
 
 
 def _literal_list(items: list[str], indent: str = "        ") -> str:
@@ -118,8 +121,8 @@ def _batch_rule(
     inputs = _inputs(node, plan) + ([extra_input] if extra_input else [])
     return (
         f"rule {name}:\n"
-        f"    input:\n{_literal_list(inputs)}"
-        f"    output:\n        {batch_marker(node.key, '{b}')!r},\n"
+        + _input_block(inputs)
+        + f"    output:\n        {batch_marker(node.key, '{b}')!r},\n"
         f"    log:\n        {batch_script(node.key, '{b}').removesuffix('.sh') + '.log'!r},\n"
         '    wildcard_constraints:\n        b=r"\\d+",\n'
         + _resources_block(replace(node, resources=resources), overrides, executor)
@@ -177,8 +180,8 @@ def _gather_rules(
             f"# counts the elements of {node.key} once its inputs exist and, when their command\n"
             "# lines can be computed then, writes them as batch scripts\n"
             f"checkpoint {name}_split:\n"
-            f"    input:\n{_literal_list(_inputs(node, plan))}"
-            f"    output:\n        {split_path(node.key)!r},\n"
+            + _input_block(_inputs(node, plan))
+            + f"    output:\n        {split_path(node.key)!r},\n"
             f"    log:\n        {element_dir(node.key, None) + '/split.log'!r},\n"
             f"    shell:\n        {_command(python, *split) + ' > {log} 2>&1'!r}\n\n\n"
             f"def {name}_elements(wildcards):\n"

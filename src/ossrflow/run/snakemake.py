@@ -3,8 +3,11 @@
 :func:`snakemake_command` builds the exact command (nothing in it comes from untrusted input);
 :func:`run_snakemake` runs it under :mod:`ossrflow.run.snakehost` with its whole log kept in the
 run folder, turning log lines into :class:`Progress`; :func:`parse_failures` and
-:func:`failure_of` turn the log of a failed run into one error naming the step and its log.
-The parsers are pure and tested on recorded Snakemake output.
+:func:`failure_of` turn the log of a failed run into one error that carries its cause: the step,
+the scatter element and its input, the exit status and the tool's last stderr line (read from the
+job's log, or for batches of precomputed commands from the batch log's ``element … failed`` line
+and that element's log), with "run again" only where running again can help. The parsers are
+pure and tested on recorded Snakemake output.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ossrflow.errors import ServiceError, Unsupported, WorkflowFailed
+from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFailed
 from ossrflow.integrity import atomic_write
 from ossrflow.run.options import RunOptions
 from ossrflow.run.rundir import SHIM_DIR, SNAKEFILE, SNAKEMAKE_LOG
@@ -42,7 +45,12 @@ _FINISHED = re.compile(r"^Finished jobid: \d+")
 _ERROR = re.compile(r"^Error in rule (\w+):")
 _LOG = re.compile(r"^\s+log: (\S+)")
 _STATUS = re.compile(r"returned non-zero exit status (\d+)")
-_HINT = re.compile(r" \(fix: [^()]*\)$")
+_HINT = re.compile(r" \(fix: .*\)$")
+_ELEMENT = re.compile(r"^element (\d+)(?: \((.*)\))? failed with exit status (\d+) \(log: (.+)\)$")
+_BATCH_LOG = re.compile(r"^steps/(.+)/batches/\d+\.log$")
+# Hints: running again helps when a job died (killed, lost, out of time), not when a tool failed.
+_RESUME = "run the same command again to resume: finished jobs are kept"
+_FIX = "read the log; once the cause is fixed, the same command reruns only what failed"
 
 
 @dataclass(frozen=True)
@@ -223,7 +231,12 @@ def _forward_interrupts(process: subprocess.Popen[str]) -> Iterator[None]:
         raise
 
 
-def failure_of(run_dir: Path, log_text: str, status: int) -> WorkflowFailed | Unsupported:
+def failure_of(run_dir: Path, log_text: str, status: int) -> InputError | WorkflowFailed:
+    """The first failed job of a Snakemake log as one error that carries its cause.
+
+    A job that exited 2 (bad input: what a tool wrote was refused) or 33 (unsupported) keeps its
+    error's kind; any other failure is :class:`WorkflowFailed`.
+    """
     failures = parse_failures(log_text)
     if not failures:
         tail = " | ".join(log_text.strip().splitlines()[-3:])
@@ -233,25 +246,73 @@ def failure_of(run_dir: Path, log_text: str, status: int) -> WorkflowFailed | Un
             hint="read the Snakemake log",
         )
     failure = failures[0]
-    detail = _last_error(run_dir / failure.log) if failure.log else ""
-    where = str(run_dir / failure.log) if failure.log else str(run_dir / SNAKEMAKE_LOG)
+    log = run_dir / failure.log if failure.log else None
+    if log is not None and (batch := _BATCH_LOG.match(failure.log or "")):
+        found = _element_failure(run_dir, batch[1], log)
+        if found is not None:
+            return found
+    detail = _last_error(log) if log is not None else ""
+    where = str(log) if log is not None else str(run_dir / SNAKEMAKE_LOG)
+    if failure.status == InputError.exit_code and detail and log is not None:
+        return InputError(detail, hint=_job_hint(log))  # e.g. a tool's output refused: exit 2
     if failure.status == Unsupported.exit_code:
         return Unsupported(
             detail or f"step {failure.rule} needs an unsupported feature", source=where
         )
-    return WorkflowFailed(
-        f"step {failure.rule} failed" + (f": {detail}" if detail else ""),
-        source=where,
-        hint="read the step's log; run again to resume (finished steps are kept)",
-    )
+    if not detail:
+        reason = f" (exit status {failure.status})" if failure.status is not None else ""
+        return WorkflowFailed(
+            f"step {failure.rule} stopped without an error of its own{reason}",
+            source=where,
+            hint=_RESUME,
+        )
+    message = detail if detail.startswith("step ") else f"step {failure.rule} failed: {detail}"
+    return WorkflowFailed(message, source=where, hint=_RESUME if "signal" in detail else _FIX)
+
+
+def _element_failure(run_dir: Path, step: str, batch_log: Path) -> WorkflowFailed | None:
+    """The first ``element … failed`` line of a batch log, with that element's last log line."""
+    try:
+        lines = batch_log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if match := _ELEMENT.match(line.strip()):
+            element, inputs, code, stderr = match.groups()
+            what = f"step {step}, element {element}" + (f" ({inputs})" if inputs else "")
+            last = _last_line(Path(stderr))
+            reason = _exit_reason(int(code))
+            hint = _RESUME if int(code) >= 128 else _FIX
+            text = f"{what} failed: {reason}" + (f": {last}" if last else "")
+            return WorkflowFailed(text, source=stderr, hint=hint)
+    return None
+
+
+def _exit_reason(code: int) -> str:
+    """``exit status N``, or the signal that killed the command (bash reports 128 + N)."""
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            return f"killed by signal {signal.Signals(code - 128).name} (exit status {code})"
+    return f"exit status {code}"
+
+
+def _last_line(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    found = [line.strip() for line in lines if line.strip()]
+    return found[-1][:300] if found else ""
+
+
+def _job_hint(job_log: Path) -> str | None:
+    """The hint of the job's own error line (``… (fix: hint)``)."""
+    found = _HINT.search(_last_line(job_log))
+    return found[0].removeprefix(" (fix: ").removesuffix(")") if found else None
 
 
 def _last_error(job_log: Path) -> str:
-    """The job's own one-line error (its last non-empty log line), without its hint."""
-    if not job_log.is_file():
+    """The job's own one-line error (its last log line, ``error: …``), without its hint."""
+    last = _last_line(job_log)
+    if not last.startswith("error: "):
         return ""
-    lines = [line for line in job_log.read_text(encoding="utf-8", errors="replace").splitlines()]
-    lines = [line.strip() for line in lines if line.strip()]
-    if not lines:
-        return ""
-    return _HINT.sub("", lines[-1].removeprefix("error: "))[:500]
+    return _HINT.sub("", last.removeprefix("error: "))[:500]

@@ -1,13 +1,14 @@
 """Is a finished run still up to date? Answered without cwltool or Snakemake (milliseconds).
 
 After a successful run, :func:`write_stamp` records what its result depends on: the content
-(sha256) of every CWL document and the job file cwltool read, the size and modification time of
-every local input file (inside input folders too), and the output object with the size and
-modification time of each output file. :func:`check_stamp` compares all of it on the next run
-of the same command: when nothing changed and every output is still in place, nothing would run
-(ossrflow's Snakefile reruns a job only for missing outputs or newer inputs), so the stored
-output object is the answer. Anything different, missing or unreadable means "run": the check
-can only make a run skip work that Snakemake would skip too.
+(sha256) of every CWL document and the job file cwltool read, the content (sha256, through the
+run folder's :class:`~ossrflow.run.keys.DigestCache`: a file is read again only when its inode,
+size or times changed) of every local input file (inside input folders too), and the output
+object with the size and modification time of each output file. :func:`check_stamp` compares
+all of it on the next run of the same command: when nothing changed and every output is still
+in place, nothing would run, so the stored output object is the answer. A touched input (same
+bytes) is still up to date. Anything different, missing or unreadable means "run": the check
+can only make a run skip work that the run would skip too.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ossrflow.integrity import atomic_write
+from ossrflow.run.keys import DigestCache
 from ossrflow.run.rundir import DOCUMENTS_STAMP, UP_TO_DATE_STAMP
 
 __all__ = [
@@ -30,7 +32,7 @@ __all__ = [
     "write_stamp",
 ]
 
-_VERSION = 1
+_VERSION = 2
 
 
 def _local(location: str) -> Path | None:
@@ -75,6 +77,22 @@ def _files(paths: Iterable[Path]) -> dict[str, list[int] | None]:
     return found
 
 
+def _contents(paths: Iterable[Path], cache: DigestCache) -> dict[str, str | None]:
+    """The sha256 of each file; a folder contributes each entry below it (folders as ``dir``)."""
+    found: dict[str, str | None] = {}
+    for path in paths:
+        if not path.is_dir():
+            found[str(path)] = cache.digest(path)
+            continue
+        found[str(path)] = "dir"
+        for folder, dirs, names in os.walk(path):
+            for name in dirs:
+                found[str(Path(folder, name))] = "dir"
+            for name in names:
+                found[str(Path(folder, name))] = cache.digest(Path(folder, name))
+    return found
+
+
 def _digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -104,11 +122,13 @@ def _command(
     }
 
 
-def _state(documents: list[str], inputs: Any, outputs: Any, result: str) -> dict[str, Any]:
+def _state(
+    documents: list[str], inputs: Any, outputs: Any, result: str, cache: DigestCache
+) -> dict[str, Any]:
     return {
         "result": _stat(Path(result)),
         "documents": {path: _digest(Path(path)) for path in documents},
-        "inputs": _files(_cwl_paths(inputs)),
+        "inputs": _contents(_cwl_paths(inputs), cache),
         "outputs": _files(_cwl_paths(outputs)),
     }
 
@@ -135,15 +155,17 @@ def write_stamp(
         return
     if job:
         documents.append(str(Path(job).resolve()))
+    cache = DigestCache(run_dir)
     stamp = {
         "version": _VERSION,
         "command": _command(tool, job, outdir, choices or {}),
-        "state": _state(documents, inputs, outputs, str(result)),
+        "state": _state(documents, inputs, outputs, str(result), cache),
         "result": str(result),
         "documents": documents,
         "inputs": inputs,
         "outputs": outputs,
     }
+    cache.save()
     atomic_write(run_dir / UP_TO_DATE_STAMP, json.dumps(stamp, sort_keys=True, default=str) + "\n")
 
 
@@ -164,7 +186,9 @@ def check_stamp(
         return None
     if stamp.get("command") != _command(tool, job, outdir, choices or {}):
         return None
-    state = _state(stamp["documents"], stamp["inputs"], stamp["outputs"], stamp["result"])
+    cache = DigestCache(run_dir)
+    state = _state(stamp["documents"], stamp["inputs"], stamp["outputs"], stamp["result"], cache)
+    cache.save()  # a touched input was read again: remember it
     if state != stamp.get("state") or None in state["documents"].values():
         return None
     if state["result"] is None:

@@ -7,6 +7,7 @@ collects the outputs with cwltool, as the Snakemake jobs do.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -143,10 +144,13 @@ def test_a_failing_element_fails_its_batch_and_is_named(tmp_path: Path):
     prepare(tool, job, run_dir, max_jobs=1)
     done = run_batch(run_dir, 0)
     assert done.returncode == 1
-    assert f"element {run_dir}/steps/count/1 failed with exit status 1" in done.stderr
-    assert "1 element(s) of this batch failed" in done.stderr
+    assert done.stderr == (
+        f"element 1 (f=b.txt) failed with exit status 1 (log: {run_dir}/steps/count/1/job.log)\n"
+        "1 element(s) of this batch failed\n"
+    )
     assert not (run_dir / batch_marker("count", 0)).exists()
-    assert (run_dir / "steps/count/0/exit.code").read_text(encoding="utf-8") == "0\n"
+    record = (run_dir / "steps/count/0/exit.code").read_text(encoding="utf-8")
+    assert re.fullmatch(r"0 (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ ){2}\S+ -\n", record), record
     assert not (run_dir / "steps/count/1/exit.code").exists()
 
 

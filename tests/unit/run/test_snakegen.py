@@ -69,8 +69,6 @@ rule all:
 
 # fit (CommandLineTool fit.cwl): one job per scatter element (dotproduct, 2 elements)
 rule fit:
-    input:
-        'steps/@inputs/cwl.output.json',
     output:
         'steps/fit/{{i}}/cwl.output.json',
     log:

@@ -6,11 +6,13 @@ import os
 import sys
 from pathlib import Path
 
+from ossrflow.errors import InputError, WorkflowFailed
 from ossrflow.run.options import RunOptions
 from ossrflow.run.profiles import load_profile
 from ossrflow.run.snakemake import (
     JobFailure,
     Progress,
+    failure_of,
     parse_failures,
     parse_progress,
     snakemake_command,
@@ -94,3 +96,91 @@ def test_snakemake_command_for_a_local_run(tmp_path: Path):
 def test_cluster_profiles_limit_jobs_not_cores(tmp_path: Path):
     command = snakemake_command(tmp_path, RunOptions(load_profile("slurm"), jobs=50))
     assert command[-2:] == ["--jobs", "50"]
+
+
+# Recorded from Snakemake 9.27.1: batch 1 of a scatter of precomputed commands failed.
+BATCH_LOG = """\
+RuleException:
+CalledProcessError in file "/tmp/st/f1/Snakefile", line 25:
+Command 'set -euo pipefail;  bash steps/check/batches/1.sh > steps/check/batches/1.log 2>&1' returned non-zero exit status 1.
+[Wed Dec  2 23:19:11 2026]
+Error in rule check:
+    message: None
+    jobid: 3
+    output: steps/check/batches/1.done
+    log: steps/check/batches/1.log (check log file(s) for error details)
+    shell:
+        bash steps/check/batches/1.sh > steps/check/batches/1.log 2>&1
+        (command exited with non-zero exit code)
+Shutting down, this might take some time.
+Exiting because a job execution failed. Look above for error messages
+"""
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_failed_element_of_a_batch_is_named_with_its_input_status_and_stderr(tmp_path: Path):
+    element_log = write(tmp_path / "steps/check/1/job.log", "checking b.txt\nno a in b.txt\n")
+    write(
+        tmp_path / "steps/check/batches/1.log",
+        f"element 1 (f=b.txt) failed with exit status 3 (log: {element_log})\n"
+        "1 element(s) of this batch failed\n",
+    )
+    error = failure_of(tmp_path, BATCH_LOG, 1)
+    assert isinstance(error, WorkflowFailed)
+    assert str(error) == (
+        f"{element_log}: step check, element 1 (f=b.txt) failed: exit status 3: no a in b.txt "
+        "(fix: read the log; once the cause is fixed, the same command reruns only what failed)"
+    )
+
+
+def test_a_killed_element_says_that_running_again_resumes(tmp_path: Path):
+    element_log = write(tmp_path / "steps/check/0/job.log", "")
+    write(
+        tmp_path / "steps/check/batches/1.log",
+        f"element 0 failed with exit status 137 (log: {element_log})\n",
+    )
+    assert str(failure_of(tmp_path, BATCH_LOG, 1)) == (
+        f"{element_log}: step check, element 0 failed: killed by signal SIGKILL (exit status "
+        "137) (fix: run the same command again to resume: finished jobs are kept)"
+    )
+
+
+def test_a_job_runner_failure_is_the_jobs_own_line(tmp_path: Path):
+    log = write(
+        tmp_path / "steps/tool/job.log",
+        "WARNING [job tool] exited with status: 1\n"
+        "error: step tool failed: exit status 1: cat: x: No such file (fix: read the step's log)\n",
+    )
+    assert str(failure_of(tmp_path, FAILED_LOG, 1)) == (
+        f"{log}: step tool failed: exit status 1: cat: x: No such file (fix: read the log; once "
+        "the cause is fixed, the same command reruns only what failed)"
+    )
+
+
+def test_a_job_that_died_without_its_error_line_is_resumable(tmp_path: Path):
+    log = write(tmp_path / "steps/tool/job.log", "half a line of tool output\n")
+    assert str(failure_of(tmp_path, FAILED_LOG, 1)) == (
+        f"{log}: step tool stopped without an error of its own (exit status 1) (fix: run the "
+        "same command again to resume: finished jobs are kept)"
+    )
+
+
+def test_a_job_refused_on_bad_input_keeps_its_error_and_exit_2(tmp_path: Path):
+    output = tmp_path / "steps/tool/out/cwl.output.json"
+    write(
+        tmp_path / "steps/tool/job.log",
+        f"ERROR Exception while running job: {output}: values are nested more than 128 levels "
+        "deep (fix: the tool wrote it).\n"
+        f"error: {output}: values are nested more than 128 levels deep (fix: the tool wrote it)\n",
+    )
+    snakemake_log = FAILED_LOG.replace("exit status 1.", "exit status 2.")
+    error = failure_of(tmp_path, snakemake_log, 1)
+    assert (type(error), error.exit_code) == (InputError, 2)
+    assert str(error) == (
+        f"{output}: values are nested more than 128 levels deep (fix: the tool wrote it)"
+    )

@@ -68,7 +68,7 @@ def bump(path: Path) -> None:
 @pytest.mark.parametrize(
     "change",
     [
-        lambda p: bump(p["data"] / "a.txt"),
+        lambda p: (p["data"] / "a.txt").write_text("b"),
         lambda p: (p["data"] / "folder" / "inner.txt").write_text("edited"),
         lambda p: (p["data"] / "folder" / "new.txt").write_text("new"),
         lambda p: p["tool"].write_text("cwlVersion: v1.2\n# edited\n"),
@@ -81,7 +81,7 @@ def bump(path: Path) -> None:
         lambda p: clear_stamp(p["run_dir"]),
     ],
     ids=[
-        "input touched",
+        "input edited, same size",
         "file in input folder edited",
         "file added to input folder",
         "document edited",
@@ -97,6 +97,13 @@ def bump(path: Path) -> None:
 def test_any_change_means_run(finished: dict[str, Any], change: Any):
     change(finished["paths"])
     assert check(finished) is None
+
+
+def test_a_touched_input_with_the_same_bytes_is_up_to_date(finished: dict[str, Any]):
+    bump(finished["paths"]["data"] / "a.txt")
+    bump(finished["paths"]["data"] / "folder" / "inner.txt")
+    assert check(finished) == finished["outputs"]
+    assert check(finished) == finished["outputs"]  # the new times are remembered
 
 
 def test_another_command_is_not_this_run(finished: dict[str, Any], tmp_path: Path):

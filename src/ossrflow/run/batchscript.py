@@ -1,0 +1,198 @@
+"""The bash script of one batch of precomputed scatter elements (:mod:`.batches` plans them).
+
+Each element block runs the command cwltool computed for it, with exactly that environment,
+after linking its inputs into its stage folder (:mod:`ossrflow.cwl.staging`: a link already in
+place for the same file is kept). An element whose exit status counts as success writes
+``exit.code`` last, one line::
+
+    STATUS STARTED ENDED HOST SCHEDULER_JOB_ID      (e.g. "0 2026-12-02T10:00:01Z … node3 4711")
+
+(``-`` for a missing host or job id): the step's ``collect`` job turns it into the element's
+facts (:mod:`.facts`). A failed element prints ``element I (INPUTS) failed with exit status N
+(log: FILE)`` on the batch's log; :func:`ossrflow.run.snakemake.failure_of` reads it. Only bash
+builtins run per element besides the tool, ``mkdir`` and ``ln``: forks cost time.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ossrflow.run.rundir import EXIT_FILE, JOB_FACTS
+
+if TYPE_CHECKING:
+    from cwltool.job import CommandLineJob
+
+__all__ = ["NotExpressible", "render_element", "render_script"]
+
+
+class NotExpressible(Exception):
+    """The step (or one element) needs something only cwltool's job.run does."""
+
+
+def _links(job: CommandLineJob) -> tuple[list[str], list[tuple[str, str]]]:
+    """Folders to make and (source, link) pairs: cwltool's stage_files with symlinks."""
+    folders: list[str] = []
+    links: list[tuple[str, str]] = []
+    for _, entry in job.pathmapper.items_exclude_children():
+        if not entry.staged:
+            continue
+        folders.append(str(Path(entry.target).parent))
+        if entry.type in ("File", "Directory") and Path(entry.resolved).exists():
+            links.append((entry.resolved, entry.target))
+        elif entry.type == "Directory" and entry.resolved.startswith("_:"):
+            folders.append(entry.target)
+        else:
+            raise NotExpressible(f"staging {entry.type}")
+    return folders, links
+
+
+def _success_codes(job: CommandLineJob) -> list[int]:
+    """Exit statuses cwltool counts as success (0 unless listed as a failure)."""
+    codes = set(job.successCodes)
+    if 0 not in job.temporaryFailCodes and 0 not in job.permanentFailCodes:
+        codes.add(0)
+    return sorted(codes)
+
+
+def _command(job: CommandLineJob) -> str:
+    argv = [str(arg) for arg in job.command_line]
+    if not argv or "=" in argv[0]:
+        raise NotExpressible("empty command or '=' in the program name")
+    env = [f"{name}={value}" for name, value in sorted(job.environment.items())]
+    if any(not name.isidentifier() for name in job.environment):
+        raise NotExpressible("environment variable name")
+    words = ["env", "-i", "--", *env, *argv]
+    if job.timelimit:
+        words = ["timeout", "-s", "KILL", str(job.timelimit), *words]
+    return shlex.join(words)
+
+
+def _redirects(job: CommandLineJob, log: Path) -> tuple[str, str]:
+    """The element's redirections, and the file its stderr goes to (for failure messages)."""
+    q = shlex.quote
+    stdin = job.pathmapper.reversemap(job.stdin) if job.stdin else None
+    if job.stdin and stdin is None:
+        raise NotExpressible("stdin outside the path mapper")
+    parts = [f"< {q(stdin[1])}" if stdin else "< /dev/null"]
+    out = str(Path(job.outdir, job.stdout)) if job.stdout else None
+    err = str(Path(job.outdir, job.stderr)) if job.stderr else None
+    parts.append(f"> {q(out)}" if out else f"> {q(str(log))}")
+    parts.append(f"2> {q(err)}" if err else ("2>&1" if not out else f"2> {q(str(log))}"))
+    return " ".join(parts), err or str(log)
+
+
+def render_element(element: int, job: CommandLineJob, where: Path, description: str) -> str:
+    """One element: reset it if an earlier attempt left folders, link inputs, run, record."""
+    q = shlex.quote
+    folders, links = _links(job)
+    for stream in (job.stdout, job.stderr):
+        if stream:
+            folders.append(str(Path(job.outdir, stream).parent))
+    folders = sorted({job.outdir, job.tmpdir, *folders} - {""})
+    here = q(str(where))
+    redirects, errors = _redirects(job, where / "job.log")
+    lines = [
+        f"# element {element}: {description}".replace("\n", " "),
+        f"if [ ! -s {q(str(where / EXIT_FILE))} ]; then",
+        f"  [ -e {here}/out ] && rm -rf {here}/out {here}/work {here}/{JOB_FACTS}",
+        "  mkdir -p " + " ".join(q(f) for f in folders),
+    ]
+    lines += [f"  [ {q(dst)} -ef {q(src)} ] || ln -sfn {q(src)} {q(dst)}" for src, dst in links]
+    run = f"(cd {q(job.outdir)} && exec {_command(job)}) {redirects}"
+    codes = "|".join(str(c) for c in _success_codes(job))
+    what = q(f"{element} ({description})" if description else str(element))
+    lines += [
+        "  printf -v started '%(%Y-%m-%dT%H:%M:%SZ)T' -1",
+        f"  {run}",
+        f"  finish {here} $? '{codes}' \"$started\" {what} {q(errors)}",
+        "fi",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_SCRIPT_HEAD = """\
+#!/usr/bin/env bash
+# Generated by ossrflow: {label}, scatter elements {first} to {last} of {count} (batch {batch}
+# of {batches}). Each element runs the command cwltool computed for it at plan time, with exactly
+# that environment, and records its exit status, times, host and scheduler job id in exit.code
+# only when the status counts as success (one write; an element with a non-empty exit.code is
+# skipped when the batch runs again). Outputs and job facts are collected once per step
+# afterwards. Builtins where possible: forks cost time.
+set -u
+export TZ=UTC
+failed=0
+scratch=()
+host=${{HOSTNAME:--}}
+job_id=${{SLURM_JOB_ID:-}}
+if [ -z "$job_id" ] && [ -r "${{_CONDOR_JOB_AD:-}}" ]; then
+  cluster='' proc=0
+  while IFS=' =' read -r name value; do
+    case $name in ClusterId) cluster=$value ;; ProcId) proc=$value ;; esac
+  done < "$_CONDOR_JOB_AD"
+  [ -n "$cluster" ] && job_id=$cluster.$proc
+fi
+job_id=${{job_id:--}}
+{stage}
+finish() {{  # finish ELEMENT_DIR STATUS SUCCESS_CODES(a|b|c) STARTED WHAT STDERR_FILE
+  case "|$3|" in
+    *"|$2|"*)
+      printf -v ended '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+      printf '%s %s %s %s %s\\n' "$2" "$4" "$ended" "$host" "$job_id" > "$1/exit.code"
+      scratch+=("$1/work") ;;
+    *)
+      echo "element $5 failed with exit status $2 (log: $6)" >&2
+      failed=$((failed + 1)) ;;
+  esac
+}}
+
+"""
+
+# The stage root must be the user's own folder, not a link another user planted in /tmp.
+_STAGE_CHECK = """\
+stage_root={root}
+if ! {{ [ -d "$stage_root" ] && [ ! -L "$stage_root" ] && [ -O "$stage_root" ]; }}; then
+  (umask 077 && mkdir -p "$stage_root")
+  for d in "${{stage_root%/*}}" "$stage_root"; do
+    if [ -L "$d" ] || [ ! -d "$d" ] || [ ! -O "$d" ]; then
+      echo "error: $d: the stage folder is not a folder of this user (fix: remove it)" >&2
+      exit 1
+    fi
+  done
+fi
+"""
+
+_SCRIPT_TAIL = """
+[ "${{#scratch[@]}}" -eq 0 ] || rm -rf "${{scratch[@]}}"
+if [ "$failed" -ne 0 ]; then
+  echo "$failed element(s) of this batch failed" >&2
+  exit 1
+fi
+: > {marker}
+"""
+
+
+def render_script(
+    *,
+    label: str,
+    index: int,
+    ranges: tuple[tuple[int, int], ...],
+    count: int,
+    blocks: list[str],
+    marker: str,
+    stage_root: Path | None,
+) -> str:
+    """The whole script of batch ``index`` (``stage_root``: None when nothing is staged)."""
+    first, last = ranges[index][0], ranges[index][1] - 1
+    stage = _STAGE_CHECK.format(root=shlex.quote(str(stage_root))) if stage_root else ""
+    head = _SCRIPT_HEAD.format(
+        label=label.replace("\n", " "),
+        first=first,
+        last=last,
+        count=count,
+        batch=index,
+        batches=len(ranges),
+        stage=stage,
+    )
+    return head + "\n".join(blocks) + _SCRIPT_TAIL.format(marker=shlex.quote(marker))
