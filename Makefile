@@ -2,7 +2,7 @@
 #   make demo   create .venv if needed, install, run the bundled example workflow (local profile)
 #   make test   install test tools, start the test services (schedulers, container engines,
 #               PostgreSQL, Rucio, Chromium), run lint, types and the whole suite
-# Other targets: make check (lint/types/contracts only), make conformance, make bench, make cli-docs.
+# Other targets: make check (lint/types/contracts/doc examples), make conformance, make bench, make cli-docs.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -32,6 +32,7 @@ check: install
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python scripts/cli_help.py --check docs/cli.txt
 	$(BIN)/python scripts/check_changelog.py CHANGELOG.md
+	$(BIN)/python scripts/check_docs.py
 
 clusters:
 	bash scripts/start-test-clusters.sh
@@ -49,8 +50,9 @@ pytest: install
 
 test: check clusters pytest conformance-required
 
+# make conformance PROFILE=slurm|htcondor: the required tests through that profile (docs/conformance.md).
 conformance: install
-	bash scripts/conformance.sh
+	bash scripts/conformance.sh $(if $(PROFILE),--profile $(PROFILE))
 
 conformance-required: install
 	bash scripts/conformance.sh --required
@@ -59,6 +61,8 @@ conformance-required: install
 # e.g. make bench BENCH_ARGS='--sizes 5000 --repeat 1' or BENCH_ARGS='--runners none --slurm'.
 bench: install
 	$(BIN)/python benchmarks/scatter.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/match_bench.py
+	$(BIN)/python benchmarks/serve_load.py
 
 cli-docs: install
 	$(BIN)/python scripts/cli_help.py --write docs/cli.txt

@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "ContentStore": "ossrflow.store",
     "open_registry": "ossrflow.registry",
     "Registry": "ossrflow.registry",
+    "find_codemeta_key": "ossrflow.registry.model",
     "parse_record": "ossrflow.registry.model",
     "RecordFile": "ossrflow.registry.model",
     "SearchResults": "ossrflow.registry.model",
@@ -45,6 +46,15 @@ _EXPORTS: dict[str, str] = {
     "parse_ref": "ossrflow.registry.refs",
     "Ref": "ossrflow.registry.refs",
     "Entry": "ossrflow.registry.entry",
+    "INTERFACE_KEYS": "ossrflow.registry.entry",
+    "INTERFACE_KEY": "ossrflow.registry.deposit",
+    "latest_version": "ossrflow.registry.deposit",
+    "plan_new_version": "ossrflow.registry.deposit",
+    "Published": "ossrflow.registry.deposit",
+    "publish_new_version": "ossrflow.registry.deposit",
+    "SANDBOX_API": "ossrflow.registry.deposit",
+    "TOKEN_ENV": "ossrflow.registry.deposit",
+    "VersionPlan": "ossrflow.registry.deposit",
     "get_entry": "ossrflow.registry.entry",
     "Codemeta": "ossrflow.registry.codemeta",
     "load_codemeta": "ossrflow.registry.codemeta",
@@ -70,7 +80,11 @@ _EXPORTS: dict[str, str] = {
     "docker_requirement": "ossrflow.tools.containerize",
     "ImageRecord": "ossrflow.tools.containerize",
     "load_image_record": "ossrflow.tools.containerize",
+    "plan_recipe": "ossrflow.tools.containerize",
+    "render_dockerfile": "ossrflow.tools.containerize",
     "CartItem": "ossrflow.staging.cart",
+    "DataItem": "ossrflow.staging.sniff",
+    "describe_items": "ossrflow.staging.sniff",
     "load_cart": "ossrflow.staging.cart",
     "parse_cart": "ossrflow.staging.cart",
     "stage": "ossrflow.staging",
@@ -105,8 +119,13 @@ _EXPORTS: dict[str, str] = {
     "plan_composition": "ossrflow.compose.composition",
     "Relock": "ossrflow.compose.composition",
     "Candidate": "ossrflow.compose.match",
+    "EntryProfile": "ossrflow.compose.match",
     "match_data_items": "ossrflow.compose.match",
     "match_entries": "ossrflow.compose.match",
+    "match_profiles": "ossrflow.compose.match",
+    "MatchResult": "ossrflow.compose.match",
+    "profile_registry": "ossrflow.compose.match",
+    "Skipped": "ossrflow.compose.match",
     "BUILTIN_PROFILES": "ossrflow.run.profiles",
     "load_profile": "ossrflow.run.profiles",
     "Profile": "ossrflow.run.profiles",
@@ -115,11 +134,18 @@ _EXPORTS: dict[str, str] = {
     "render_dry_run": "ossrflow.run.execute",
     "run_workflow": "ossrflow.run.execute",
     "RunResult": "ossrflow.run.execute",
+    "CRATE_DIR": "ossrflow.run.rundir",
     "default_run_dir": "ossrflow.run.rundir",
+    "CommandFacts": "ossrflow.run.facts",
+    "JobFacts": "ossrflow.run.facts",
+    "read_job_facts": "ossrflow.run.facts",
+    "verify_containerized": "ossrflow.run.policy",
     "parse_tolerance": "ossrflow.provenance.model",
     "RunRecord": "ossrflow.provenance.model",
     "Tolerance": "ossrflow.provenance.model",
     "load_record": "ossrflow.provenance.record",
+    "list_run_jobs": "ossrflow.provenance.jobs",
+    "RunJob": "ossrflow.provenance.jobs",
     "record_run": "ossrflow.provenance.record",
     "prepare_target": "ossrflow.provenance.runs",
     "RecordedRun": "ossrflow.provenance.runs",
@@ -127,6 +153,7 @@ _EXPORTS: dict[str, str] = {
     "RunTarget": "ossrflow.provenance.runs",
     "diff_records": "ossrflow.provenance.compare",
     "Difference": "ossrflow.provenance.compare",
+    "text_difference": "ossrflow.provenance.compare",
     "Verification": "ossrflow.provenance.compare",
     "verify_outputs": "ossrflow.provenance.compare",
     "default_rerun_dir": "ossrflow.provenance.rerun",
@@ -154,8 +181,13 @@ if TYPE_CHECKING:
     from ossrflow.compose.lock import lock_json as lock_json
     from ossrflow.compose.lock import write_lock as write_lock
     from ossrflow.compose.match import Candidate as Candidate
+    from ossrflow.compose.match import EntryProfile as EntryProfile
+    from ossrflow.compose.match import MatchResult as MatchResult
+    from ossrflow.compose.match import Skipped as Skipped
     from ossrflow.compose.match import match_data_items as match_data_items
     from ossrflow.compose.match import match_entries as match_entries
+    from ossrflow.compose.match import match_profiles as match_profiles
+    from ossrflow.compose.match import profile_registry as profile_registry
     from ossrflow.config import EnvVars as EnvVars
     from ossrflow.config import Settings as Settings
     from ossrflow.config import resolve_settings as resolve_settings
@@ -182,7 +214,10 @@ if TYPE_CHECKING:
     from ossrflow.provenance.compare import Difference as Difference
     from ossrflow.provenance.compare import Verification as Verification
     from ossrflow.provenance.compare import diff_records as diff_records
+    from ossrflow.provenance.compare import text_difference as text_difference
     from ossrflow.provenance.compare import verify_outputs as verify_outputs
+    from ossrflow.provenance.jobs import RunJob as RunJob
+    from ossrflow.provenance.jobs import list_run_jobs as list_run_jobs
     from ossrflow.provenance.model import RunRecord as RunRecord
     from ossrflow.provenance.model import Tolerance as Tolerance
     from ossrflow.provenance.model import parse_tolerance as parse_tolerance
@@ -203,21 +238,36 @@ if TYPE_CHECKING:
     from ossrflow.registry.codemeta import Requirement as Requirement
     from ossrflow.registry.codemeta import load_codemeta as load_codemeta
     from ossrflow.registry.codemeta import parse_codemeta as parse_codemeta
+    from ossrflow.registry.deposit import INTERFACE_KEY as INTERFACE_KEY
+    from ossrflow.registry.deposit import SANDBOX_API as SANDBOX_API
+    from ossrflow.registry.deposit import TOKEN_ENV as TOKEN_ENV
+    from ossrflow.registry.deposit import Published as Published
+    from ossrflow.registry.deposit import VersionPlan as VersionPlan
+    from ossrflow.registry.deposit import latest_version as latest_version
+    from ossrflow.registry.deposit import plan_new_version as plan_new_version
+    from ossrflow.registry.deposit import publish_new_version as publish_new_version
+    from ossrflow.registry.entry import INTERFACE_KEYS as INTERFACE_KEYS
     from ossrflow.registry.entry import Entry as Entry
     from ossrflow.registry.entry import get_entry as get_entry
     from ossrflow.registry.model import RecordFile as RecordFile
     from ossrflow.registry.model import SearchResults as SearchResults
     from ossrflow.registry.model import SoftwareRecord as SoftwareRecord
+    from ossrflow.registry.model import find_codemeta_key as find_codemeta_key
     from ossrflow.registry.model import parse_record as parse_record
     from ossrflow.registry.refs import Ref as Ref
     from ossrflow.registry.refs import parse_ref as parse_ref
     from ossrflow.run.execute import RunResult as RunResult
     from ossrflow.run.execute import render_dry_run as render_dry_run
     from ossrflow.run.execute import run_workflow as run_workflow
+    from ossrflow.run.facts import CommandFacts as CommandFacts
+    from ossrflow.run.facts import JobFacts as JobFacts
+    from ossrflow.run.facts import read_job_facts as read_job_facts
     from ossrflow.run.options import RunOptions as RunOptions
+    from ossrflow.run.policy import verify_containerized as verify_containerized
     from ossrflow.run.profiles import BUILTIN_PROFILES as BUILTIN_PROFILES
     from ossrflow.run.profiles import Profile as Profile
     from ossrflow.run.profiles import load_profile as load_profile
+    from ossrflow.run.rundir import CRATE_DIR as CRATE_DIR
     from ossrflow.run.rundir import default_run_dir as default_run_dir
     from ossrflow.run.snakemake import Progress as Progress
     from ossrflow.staging import StagedInput as StagedInput
@@ -228,11 +278,15 @@ if TYPE_CHECKING:
     from ossrflow.staging.cart import load_cart as load_cart
     from ossrflow.staging.cart import parse_cart as parse_cart
     from ossrflow.staging.rucio import connect_rucio as connect_rucio
+    from ossrflow.staging.sniff import DataItem as DataItem
+    from ossrflow.staging.sniff import describe_items as describe_items
     from ossrflow.store import ContentStore as ContentStore
     from ossrflow.tools.containerize import ImageRecord as ImageRecord
     from ossrflow.tools.containerize import containerize_entry as containerize_entry
     from ossrflow.tools.containerize import docker_requirement as docker_requirement
     from ossrflow.tools.containerize import load_image_record as load_image_record
+    from ossrflow.tools.containerize import plan_recipe as plan_recipe
+    from ossrflow.tools.containerize import render_dockerfile as render_dockerfile
     from ossrflow.tools.crosswalk import load_crosswalk as load_crosswalk
     from ossrflow.tools.cwlgen import Conversion as Conversion
     from ossrflow.tools.cwlgen import GeneratedTool as GeneratedTool

@@ -178,8 +178,9 @@ def test_output_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
     target.write_text("keep me")
     result = compose(DEMO / "analysis.yml", target)
     assert result.code == 2
-    assert result.stderr.endswith(
-        f"Error: Invalid value for '--outdir': Directory '{target}' is a file.\n"
+    assert result.stderr == (
+        f"error: ossrflow compose: Invalid value for '--outdir': Directory '{target}' is a file "
+        "(fix: see `ossrflow compose --help`)\n"
     )
     assert target.read_text() == "keep me"
 
@@ -237,7 +238,8 @@ def test_compose_refuses_an_entry_that_changed_since_the_lock(tmp_path: Path) ->
         "astropy-showtable is md5:"
     )
     assert result.stderr.endswith(
-        "(fix: run `ossrflow lock analysis.yml` to pin the new state, if the change is expected)\n"
+        f"(fix: run `ossrflow lock {definition} --registry dir:{registry}` to pin the new state, "
+        "if the change is expected)\n"
     )
     assert not (tmp_path / "run").exists()
     again = run(
@@ -269,8 +271,8 @@ def test_compose_refuses_an_input_whose_bytes_changed_since_the_lock(tmp_path: P
     assert (result.code, result.stderr) == (
         2,
         f"error: {definition}:2:10: inputs.image: file 0 is 'a.fits' sha256:{now}…, the lock "
-        "pins 'a.fits' sha256:ed611ec137da4cce… (fix: run `ossrflow lock flow.yml` to pin the "
-        "new state, if the change is expected)\n",
+        f"pins 'a.fits' sha256:ed611ec137da4cce… (fix: run `ossrflow lock {definition} --registry "
+        f"dir:{REGISTRY}` to pin the new state, if the change is expected)\n",
     )
     assert not (tmp_path / "run").exists()
 
@@ -299,3 +301,49 @@ def test_a_broken_lock_file_is_a_located_error(tmp_path: Path) -> None:
         "lock format) (fix: the lock file is written by ossrflow; run `ossrflow lock DEFINITION` "
         "to rewrite it)\n"
     )
+
+
+def test_lock_and_compose_default_to_the_registry_the_lock_records(tmp_path: Path) -> None:
+    """Issue 14: once locked against a folder registry, neither command needs --registry again;
+    a relock names the files that changed."""
+    folder = tmp_path / "def"
+    shutil.copytree(DEFINITIONS / "data", folder / "data")
+    definition = folder / "flow.yml"
+    definition.write_text(
+        "entries: {fitscheck: astropy-fitscheck}\n"
+        "inputs: {images: [data/a.fits, data/b.fits]}\n"
+        "steps: {check: {run: fitscheck, in: {image: images}, scatter: image}}\n"
+        "outputs: {out: check/checked}\n"
+    )
+    assert run("lock", str(definition), "--registry", f"dir:{REGISTRY}").code == 0
+    composed = run("compose", str(definition), "--outdir", str(tmp_path / "run"))
+    assert composed.code == 0, composed.stderr
+    assert f"pinned by {folder / 'flow.lock.json'}\n" in composed.stdout
+    old = hashlib.sha256((folder / "data" / "b.fits").read_bytes()).hexdigest()
+    shutil.copyfile(folder / "data" / "a.fits", folder / "data" / "b.fits")
+    new = hashlib.sha256((folder / "data" / "b.fits").read_bytes()).hexdigest()
+    relocked = run("lock", str(definition))
+    assert relocked.code == 0, relocked.stderr
+    assert relocked.stdout.splitlines()[-2:] == [
+        f"inputs.images: b.fits sha256:{old[:16]}… -> sha256:{new[:16]}…",
+        f"wrote {folder / 'flow.lock.json'}",
+    ]
+
+
+def test_run_of_a_composed_workflow_keeps_its_lock(tmp_path: Path) -> None:
+    """Issue 14: `ossrflow run DIR/workflow.cwl` takes DIR/ossrflow.lock.json when it pins that
+    workflow's bytes, and not when the workflow changed."""
+    from ossrflow.config import Settings
+    from ossrflow.provenance.runs import prepare_target
+
+    out = tmp_path / "run"
+    assert compose(DEMO / "analysis.yml", out).code == 0
+    settings = Settings(cache_dir=tmp_path / "cache")
+    target = prepare_target(out / "workflow.cwl", out / "job.yml", tmp_path / "r", settings)
+    assert (target.workflow, target.job, target.lock) == (
+        out / "workflow.cwl",
+        out / "job.yml",
+        out / "ossrflow.lock.json",
+    )
+    (out / "workflow.cwl").write_text((out / "workflow.cwl").read_text() + "# edited\n")
+    assert prepare_target(out / "workflow.cwl", None, tmp_path / "r", settings).lock is None

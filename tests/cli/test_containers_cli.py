@@ -77,6 +77,7 @@ def test_bad_version_is_one_located_line_exit_2(tmp_path: Path, local_pip: None)
 def test_unknown_engine_is_a_usage_error(tmp_path: Path) -> None:
     result = run("containerize", "dir:x", "--container", "rkt")
     assert result.code == 2
-    assert (
-        "Invalid value for '--container': 'rkt' is not one of 'docker', 'podman'." in result.stderr
+    assert result.stderr == (
+        "error: ossrflow containerize: Invalid value for '--container': 'rkt' is not one of "
+        "'docker', 'podman' (fix: see `ossrflow containerize --help`)\n"
     )

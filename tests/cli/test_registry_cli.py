@@ -347,3 +347,19 @@ def test_show_local_entry(tmp_path: Path):
         "KEY            SIZE  CHECKSUM\n"
         f"codemeta.json  {len(data)}  md5:{digest}\n"
     )
+
+
+def test_a_folder_entry_name_asked_of_zenodo_says_the_registry_is_missing(
+    zenodo_server: ZenodoApp,
+):
+    """Issue 14: `gzip-compress` is no Zenodo record: say so at once, no request, no timeout."""
+    for args in (("show", "gzip-compress"), ("cwl", "gzip-compress")):
+        result = run(*args, "--registry", zenodo_server.api)
+        assert (result.code, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"error: REF: 'gzip-compress' is neither a record id of {zenodo_server.api} (a number)"
+            " nor a DOI; a name like this is an entry of a folder registry, and none is given "
+            "(fix: name the folder registry that holds it: --registry dir:PATH, or set "
+            "OSSRFLOW_REGISTRY=dir:PATH)\n"
+        )
+    assert zenodo_server.server.requests == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -57,7 +58,6 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, monkeypatch):
         "\n"
         "\n"
         "rule tool:\n"
-        "    input: steps/@inputs/cwl.output.json\n"
         "    output: steps/tool/cwl.output.json\n"
         "    log: steps/tool/job.log\n"
         "    reason: Missing output files: steps/tool/cwl.output.json\n"
@@ -100,9 +100,23 @@ def test_a_failed_step_is_one_line_and_exit_1(tmp_path: Path):
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1] == (
         f"error: {tmp_path / 'run' / 'steps' / 'tool' / 'job.log'}: step tool failed: "
-        "tool (CommandLineTool flaky.cwl): finished with status permanentFail "
-        "(fix: read the step's log; run again to resume (finished steps are kept))"
+        "exit status 1 (fix: read the log; once the cause is fixed, the same command reruns "
+        "only what failed)"
     )
+
+
+def test_a_run_folder_run_with_another_profile_says_what_was_already_done(tmp_path: Path):
+    args = ["run", str(CWL / "shout.cwl"), str(CWL / "shout-job.yml"), "--run-dir", str(tmp_path)]
+    assert invoke(*args)[0] == 0
+    mine = tmp_path / "my-profile"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "profiles" / "local", mine)
+    code, out, err = invoke(*args, "--profile", str(mine))
+    assert code == 0
+    assert json.loads(out)["shouted"]["size"] == 15
+    assert err.splitlines()[-2:] == [
+        "1 of 1 jobs were already done by profile local; nothing ran",
+        f"record: {tmp_path / 'provenance'}",
+    ]
 
 
 def test_a_definition_takes_no_job_file(tmp_path: Path):
@@ -133,6 +147,21 @@ def test_cwl_runner_prints_the_output_object(tmp_path: Path):
     assert json.loads(done.stdout) == {
         "shouted": file_output(tmp_path / "shout.txt", "HELLO OSSRFLOW\n")
     }
+
+
+def test_cwl_runner_keeps_a_record_where_provenance_says(tmp_path: Path):
+    record = tmp_path / "record"
+    args = ["--outdir", str(tmp_path / "out"), "--quiet", "--provenance", str(record)]
+    done = runner(*args, str(CWL / "shout.cwl"), str(CWL / "shout-job.yml"), cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    crate = json.loads((record / "ro-crate-metadata.json").read_text(encoding="utf-8"))
+    assert crate["@graph"]
+    again = runner(*args, str(CWL / "shout.cwl"), str(CWL / "shout-job.yml"), cwd=tmp_path)
+    assert (again.returncode, again.stdout) == (2, "")
+    assert again.stderr == (
+        f"error: {record}: the record folder exists and is not empty "
+        "(fix: name a new folder for --provenance)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -175,8 +204,8 @@ def test_run_refuses_an_unknown_engine(tmp_path: Path):
     code, out, err = invoke("run", str(busybox_tool(tmp_path, "hints")), "--container", "rkt")
     assert (code, out) == (2, "")
     assert err.splitlines()[-1] == (
-        "Error: Invalid value for '--container': 'rkt' is not one of 'docker', 'podman', "
-        "'apptainer', 'none'."
+        "error: ossrflow run: Invalid value for '--container': 'rkt' is not one of 'docker', "
+        "'podman', 'apptainer', 'none' (fix: see `ossrflow run --help`)"
     )
 
 

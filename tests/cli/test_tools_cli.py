@@ -34,7 +34,6 @@ def test_folder_with_codemeta_and_cwl_prints_an_annotated_tool() -> None:
     assert result.stdout == expected("gammapy-info")
     document = YAML(typ="safe").load(result.stdout)
     assert document["s:author"][1] == {
-        "class": "s:Person",
         "s:name": "Fabio Acero",
         "s:identifier": "https://orcid.org/0000-0002-6606-2816",
     }
@@ -194,9 +193,8 @@ def test_all_needs_an_output_folder() -> None:
     result = run("cwl", "--all", f"dir:{ENTRIES}")
     assert result.code == 2
     assert result.stderr == (
-        "Usage: ossrflow cwl [OPTIONS] REF\n"
-        "Try 'ossrflow cwl --help' for help.\n\n"
-        "Error: --all takes --outdir DIR, and none of -o, --interface, --tool\n"
+        "error: ossrflow cwl: --all takes --outdir DIR, and none of -o, --interface, --tool "
+        "(fix: see `ossrflow cwl --help`)\n"
     )
 
 
@@ -266,4 +264,19 @@ def test_interface_draft_of_a_missing_program(tmp_path: Path) -> None:
     assert result.stderr == (
         "error: pyhf: command 'pyhf' is not installed or not on PATH "
         "(fix: install the entry, or pass --command PATH)\n"
+    )
+
+
+def test_a_draft_interface_is_used_with_one_warning_line(tmp_path: Path) -> None:
+    """Issue 14: an interface still marked DRAFT was used without a word."""
+    draft = tmp_path / "draft.yml"
+    draft.write_text(
+        "# DRAFT: review before use.\n"
+        + (CWLGEN / "interfaces" / "linecount.yml").read_text(encoding="utf-8")
+    )
+    result = run("cwl", str(ENTRIES / "linecount"), "--interface", str(draft))
+    assert result.code == 0
+    assert result.stderr == (
+        f"warning: {draft}: the interface is still marked DRAFT (ossrflow interface draft "
+        "guessed its types); review it, then delete the '# DRAFT' line\n"
     )

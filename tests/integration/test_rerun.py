@@ -279,6 +279,44 @@ def test_timestamp_output_is_reported_with_exit_4(stamp: Recorded, tmp_path: Pat
     )
 
 
+def test_diff_shows_the_text_difference_of_a_small_text_output(stamp: Recorded, tmp_path: Path):
+    """Issue 14: not only digests: the lines that changed, for small text files."""
+    again = tmp_path / "again"
+    assert (
+        run("rerun", str(stamp.crate), "--run-dir", str(again), "--cache-dir", str(tmp_path)).code
+        == 4
+    )
+    old = (stamp.crate / "outputs/stamp/stamp.txt").read_text().strip()
+    new = (again / "provenance/outputs/stamp/stamp.txt").read_text().strip()
+    result = run("diff", str(stamp.run_dir), str(again))
+    assert result.code == 4
+    texts = result.stdout.split("\n\n")[2:]  # after the first line and the table
+    assert texts == [
+        f"--- RUN_A step clock out/stamp.txt\n+++ RUN_B step clock out/stamp.txt\n"
+        f"@@ -1 +1 @@\n-{old}\n+{new}",
+        f"--- RUN_A output stamp/stamp.txt\n+++ RUN_B output stamp/stamp.txt\n"
+        f"@@ -1 +1 @@\n-{old}\n+{new}\n",
+    ]
+
+
+def test_a_tool_that_prints_its_input_paths_reruns_identically(tmp_path: Path):
+    """Issue 14: sha256sum names the staged path of its input; a rerun stages it at the same
+    path, so the rerun reproduces (it exited 4 when inputs went to random folders)."""
+    folder = _copy_data(tmp_path)
+    recorded = _run_and_record(folder, "checksums.cwl", load_profile("local"))
+    sums = (recorded.crate / "outputs/sums/sums.txt").read_text()
+    assert sums.endswith("greeting.txt\n")
+    again = tmp_path / "again"
+    result = run(
+        "rerun", str(recorded.run_dir), "--run-dir", str(again), "--cache-dir", str(tmp_path)
+    )
+    assert (result.code, result.stdout) == (
+        0,
+        f"reproduced 1/1 outputs\nrecord: {again / 'provenance'}\n",
+    )
+    assert "warning" not in _without_progress(result.stderr).lower()
+
+
 def test_tolerance_rule_accepts_the_timestamp_and_is_recorded(
     stamp: Recorded, tmp_path: Path, settings: Settings
 ):

@@ -14,6 +14,8 @@ It behaves as zenodo.org does today:
   ids (zenodo/zenodo#2499) — unless `legacy_concepts=True`, where it redirects to the latest
   version as legacy Zenodo did;
 - `GET /api/records/<id>/versions/latest`: 302 to the latest version (id may be a concept id);
+- `GET /api/records/<id>/versions?size=&page=`: every live version of the record's concept,
+  newest first, paged like a search (InvenioRDM; 404 for a concept id, as there);
 - file content with `Range` support; `throttle(path, times)` answers 429 + Retry-After first.
 """
 
@@ -246,6 +248,8 @@ class ZenodoApp:
             return self.get(match.group(1))
         if match := re.fullmatch(r"/api/records/([^/]+)/versions/latest", path):
             return self.latest_redirect(match.group(1))
+        if match := re.fullmatch(r"/api/records/([^/]+)/versions/?", path):
+            return self.all_versions(match.group(1), query)
         if match := re.fullmatch(r"/api/records/([^/]+)/files/(.+)/content", path):
             return self.content(match.group(1), match.group(2), headers)
         if match := re.fullmatch(r"/api/files/bucket-([^/]+)/(.+)", path):
@@ -277,6 +281,21 @@ class ZenodoApp:
         if latest is None:
             return self.error(404, "The persistent identifier does not exist.")
         return 302, {"Location": f"{self.api}/records/{latest.recid}"}, b""
+
+    def all_versions(self, recid: str, query: dict[str, str]) -> Answer:
+        record = self.records.get(recid)
+        if record is None:
+            return self.error(404, "The persistent identifier does not exist.")
+        found = [r for r in reversed(self.versions(record.concept)) if not r.deleted]
+        size = min(int(query.get("size", "10")), self.max_page_size)
+        page = int(query.get("page", "1"))
+        base = f"{self.api}/records/{recid}/versions"
+        links = {"self": f"{base}?{urlencode({'size': size, 'page': page})}"}
+        if page * size < len(found):
+            links["next"] = f"{base}?{urlencode({'size': size, 'page': page + 1})}"
+        chosen = found[(page - 1) * size : page * size]
+        hits = {"hits": [self.record_json(r) for r in chosen], "total": len(found)}
+        return self.as_json({"hits": hits, "links": links})
 
     def content(self, recid: str, key: str, headers: dict[str, str]) -> Answer:
         record = self.records.get(recid)

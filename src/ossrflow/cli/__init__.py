@@ -22,7 +22,15 @@ from ossrflow.cli.common import AppContext
 from ossrflow.config import EnvVars
 from ossrflow.errors import OssrflowError
 
-__all__ = ["SECTIONS", "cli", "main"]
+__all__ = [
+    "LIBRARY_LOGGERS",
+    "SECTIONS",
+    "cli",
+    "configure_logging",
+    "main",
+    "route_library_logs",
+    "usage_error",
+]
 
 # (section title, [(command name, "module:attribute"), ...]) in data-flow order.
 SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -31,6 +39,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("search", "ossrflow.cli.search:search_command"),
             ("show", "ossrflow.cli.show:show_command"),
+            ("publish", "ossrflow.cli.publish:publish_command"),
         ],
     ),
     (
@@ -53,6 +62,7 @@ SECTIONS: list[tuple[str, list[tuple[str, str]]]] = [
             ("diff", "ossrflow.cli.diff:diff_command"),
         ],
     ),
+    ("Service", [("serve", "ossrflow.cli.serve:serve_group")]),
 ]
 
 EXIT_CODES = """\b
@@ -131,9 +141,78 @@ def cli(ctx: click.Context, verbose: int, quiet: int, debug: bool, config_path: 
       ossrflow show 10.5281/zenodo.4687123 --json
       ossrflow show dir:workflows/registry/astropy-fitsheader
     """
-    level = logging.WARNING + 10 * (quiet - verbose)
-    logging.basicConfig(level=max(logging.DEBUG, level), format="%(levelname)s: %(message)s")
+    configure_logging(max(logging.DEBUG, logging.WARNING + 10 * (quiet - verbose)))
     ctx.obj = AppContext(verbosity=verbose - quiet, debug=debug, config_path=config_path)
+
+
+# Loggers of the libraries ossrflow drives in-process; their records obey -q/-v like ossrflow's.
+LIBRARY_LOGGERS = ("cwltool", "salad", "schema_salad", "cwl_utils", "rdflib", "snakemake")
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log lines on the current ``sys.stderr`` (which tests swap), as ``warning: message``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.setStream(sys.stderr)
+        super().emit(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return " ".join(f"{record.levelname.lower()}: {record.getMessage()}".split("\n"))
+
+
+def configure_logging(level: int) -> None:
+    """ossrflow's own log lines and the libraries' at ``level`` and above, one line each."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _Stderr)]:
+        root.removeHandler(old)
+    handler = _Stderr()
+    handler.setLevel(level)
+    root.addHandler(handler)
+    root.setLevel(level)
+    route_library_logs(level)
+
+
+class _ThroughRoot(logging.Filter):
+    """Hands a library's records at or above ``level`` to the root handlers, once, and drops
+    them from the library's own handlers (cwltool adds one, and resets its level, on import)."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= self.level:
+            for handler in logging.getLogger().handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
+        return False
+
+
+def route_library_logs(level: int) -> None:
+    """Send cwltool's, schema-salad's, rdflib's and Snakemake's loggers through ``-q``/``-v``.
+
+    A logger-level filter outlives what the libraries do to their loggers when imported later
+    (handlers added, levels set), and costs no import now.
+    """
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, _ThroughRoot)]:
+            logger.removeFilter(old)
+        logger.addFilter(_ThroughRoot(level))
+
+
+def usage_error(exc: click.ClickException) -> OssrflowError:
+    """A click usage error as ossrflow's one line: the command, the problem and the fix."""
+    ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+    command = ctx.command_path if ctx is not None else "ossrflow"
+    problem = " ".join(exc.format_message().split()).rstrip(".")
+    if isinstance(exc, click.exceptions.NoSuchOption):
+        hint = f"`{command} --help` lists its options"
+    elif ctx is not None and isinstance(ctx.command, click.Group) and "No such command" in problem:
+        hint = f"`{command} --help` lists the commands"
+    else:
+        hint = f"see `{command} --help`"
+    return OssrflowError(problem, source=command, hint=hint)
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
@@ -147,8 +226,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"error: {usage_error(exc)}", err=True)
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)

@@ -16,14 +16,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
-from ossrflow.config import EnvVars, Settings, resolve_settings
+from ossrflow.config import DEFAULT_REGISTRY, EnvVars, Settings, resolve_settings
 
 if TYPE_CHECKING:
     from ossrflow import Progress
@@ -39,6 +39,7 @@ __all__ = [
     "jobs_option",
     "json_option",
     "profile_option",
+    "registry_given",
     "registry_options",
     "settings_from",
     "transfer_progress",
@@ -67,6 +68,12 @@ def settings_from(ctx: click.Context, **flags: object | None) -> Settings:
     app = app_context(ctx)
     config_path = Path(app.config_path) if app.config_path else None
     return resolve_settings(flags, os.environ, config_path)
+
+
+def registry_given(settings: Settings, flags: Mapping[str, object | None]) -> bool:
+    """True when the user chose the registry (flag, environment or config file), so that a
+    lock's recorded registry must not replace it."""
+    return flags.get("registry") is not None or settings.registry != DEFAULT_REGISTRY
 
 
 def registry_options(*, search: bool = False) -> Callable[[F], F]:

@@ -13,6 +13,7 @@ from ossrflow.cli.common import (
     echo_json,
     echo_table,
     json_option,
+    registry_given,
     registry_options,
     settings_from,
     transfer_progress,
@@ -107,9 +108,9 @@ def compose_command(
 
     \b
     Examples:
-      ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry --outdir run/
-      ossrflow compose workflows/demo/analysis.yml --outdir run/ --no-lock --json
-      ossrflow run run/workflow.cwl run/job.yml
+      ossrflow compose workflows/demo/analysis.yml --registry dir:workflows/registry --outdir demo-run
+      ossrflow compose workflows/demo/analysis.yml --outdir demo-run --no-lock --json
+      ossrflow run demo-run/workflow.cwl demo-run/job.yml
     """
     settings = settings_from(ctx, **flags)
     composed = ossrflow.compose_definition(
@@ -120,6 +121,7 @@ def compose_command(
         use_lock=not no_lock,
         allow_absolute_paths=allow_absolute_paths,
         progress=transfer_progress(ctx),
+        registry_given=registry_given(settings, flags),
     )
     lock = composed.composition.lock
     written = [composed.workflow, composed.job, composed.lock_path]

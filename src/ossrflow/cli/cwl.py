@@ -59,9 +59,9 @@ def cwl_command(
     \b
     Examples:
       ossrflow cwl workflows/registry/astropy-fitsheader
-      ossrflow cwl dir:workflows/registry/astropy-fitscheck -o fitscheck.cwl
-      ossrflow cwl 10.5281/zenodo.4687123 --interface agnpy-interface.yml --json
-      ossrflow cwl --all dir:workflows/registry --outdir tools/
+      ossrflow cwl dir:workflows/registry/astropy-fitscheck -o demo-run/fitscheck.cwl
+      ossrflow cwl 10.5281/zenodo.4687123 --interface tests/data/cwlgen/interfaces/linecount.yml
+      ossrflow cwl --all dir:workflows/registry --outdir demo-run/tools
     """
     settings = settings_from(ctx, **flags)
     if convert_all:

@@ -4,6 +4,9 @@
 CWL output object (JSON) on stdout, exits 33 for a CWL feature ossrflow does not support, 1 when
 the run fails and 2 for bad input.
 
+``--provenance DIR`` keeps the run's record there: the Workflow Run RO-Crate that ``ossrflow run``
+leaves in ``RUN_DIR/provenance`` (``ossrflow.run_and_record``), for a finished or a failed run.
+
 Containers follow cwltool's convention (a tool with a DockerRequirement runs in a container
 unless ``--no-container``), with one difference: the engine is the profile's ``container:``, else
 the first of docker, podman, apptainer that runs here, else none (then hinted images are ignored
@@ -26,7 +29,7 @@ from typing import NoReturn
 import ossrflow
 from ossrflow._version import __version__
 from ossrflow.config import resolve_settings
-from ossrflow.errors import OssrflowError
+from ossrflow.errors import InputError, OssrflowError
 
 __all__ = ["arg_parser", "main", "run"]
 
@@ -61,6 +64,12 @@ def arg_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--run-dir", type=Path, help="keep the run folder here (default: a temporary one)"
+    )
+    parser.add_argument(
+        "--provenance",
+        type=Path,
+        metavar="DIR",
+        help="write the run's record (Workflow Run RO-Crate) into DIR, a new or empty folder",
     )
     parser.add_argument("--jobs", type=_count(1), help="jobs (local: cores) at a time")
     parser.add_argument("--retries", type=_count(0), default=0, help="retries of a failed job [0]")
@@ -109,6 +118,8 @@ def run(argv: Sequence[str]) -> int:
         retries=args.retries,
         container=args.container,
     )
+    if args.provenance is not None:
+        _check_record_dir(args.provenance)
     temporary = args.run_dir is None
     run_dir = args.run_dir or Path(tempfile.mkdtemp(prefix="ossrflow-run-"))
 
@@ -119,19 +130,66 @@ def run(argv: Sequence[str]) -> int:
             shown.append((progress.done, progress.total))
             print(f"[ossrflow] {progress.done}/{progress.total} jobs done", file=sys.stderr)
 
-    result = ossrflow.run_workflow(
-        args.processfile,
-        args.jobfile,
-        run_dir=run_dir,
-        outdir=args.outdir,
-        options=options,
-        progress=show,
-        move_outputs=temporary,
-    )
+    try:
+        result = _run(args, run_dir, options, show, temporary)
+    finally:
+        if args.provenance is not None:
+            _keep_record(run_dir, args.provenance, copy=not temporary)
+    if result.reuse is not None and not args.quiet:
+        print(f"[ossrflow] {result.reuse}", file=sys.stderr)
     print(json.dumps(result.outputs, indent=4, ensure_ascii=False))
     if temporary:
         shutil.rmtree(run_dir, ignore_errors=True)
     return 0
+
+
+def _run(
+    args: argparse.Namespace,
+    run_dir: Path,
+    options: ossrflow.RunOptions,
+    show: Callable[[ossrflow.Progress], None],
+    temporary: bool,
+) -> ossrflow.RunResult:
+    if args.provenance is None:
+        return ossrflow.run_workflow(
+            args.processfile,
+            args.jobfile,
+            run_dir=run_dir,
+            outdir=args.outdir,
+            options=options,
+            progress=show,
+            move_outputs=temporary,
+        )
+    job = Path(args.jobfile) if args.jobfile else None
+    recorded = ossrflow.run_and_record(
+        args.processfile, job, run_dir=run_dir, outdir=args.outdir, options=options, progress=show
+    )
+    return recorded.result
+
+
+def _check_record_dir(folder: Path) -> None:
+    """``--provenance DIR`` must be new or empty: a record is never mixed with another."""
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError(
+            "the record folder exists and is not empty",
+            source=str(folder),
+            hint="name a new folder for --provenance",
+        )
+
+
+def _keep_record(run_dir: Path, folder: Path, *, copy: bool) -> None:
+    """Put the run's crate (``RUN_DIR/provenance``) at ``folder``: moved, or copied when the run
+    folder is kept (``--run-dir``)."""
+    crate = run_dir / ossrflow.CRATE_DIR
+    if not crate.is_dir():
+        return
+    if folder.exists():
+        folder.rmdir()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    if copy:
+        shutil.copytree(crate, folder, symlinks=True)
+    else:
+        shutil.move(str(crate), str(folder))
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

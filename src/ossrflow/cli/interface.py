@@ -42,13 +42,14 @@ def draft_command(
 ) -> None:
     """Run an installed program of the entry with --help and write a draft interface file.
 
-    Reads argparse and click help. The draft starts with "DRAFT: review before use": its types
-    are guesses, and ossrflow cwl uses it only when given with --interface.
+    Reads argparse, click and GNU help. The draft starts with "DRAFT: review before use": its
+    types are guesses, and ossrflow cwl uses it only when given with --interface, with a
+    warning until that line is deleted.
 
     \b
     Examples:
       ossrflow interface draft dir:workflows/registry/astropy-fitsheader --command fitsheader
-      ossrflow interface draft ./pyhf -o ossrflow-interface.yml
+      ossrflow interface draft dir:workflows/registry/astropy-fitscheck -o demo-run/draft.yml
     """
     entry = ossrflow.get_entry(ref, settings_from(ctx, **flags))
     text = ossrflow.draft_interface(entry.codemeta, command=command, timeout=timeout)

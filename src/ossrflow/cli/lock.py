@@ -10,6 +10,7 @@ import ossrflow
 from ossrflow.cli.common import (
     echo_json,
     json_option,
+    registry_given,
     registry_options,
     settings_from,
     transfer_progress,
@@ -45,12 +46,14 @@ def lock_command(
       ossrflow lock workflows/demo/analysis.yml --registry dir:workflows/registry
       ossrflow lock workflows/demo/analysis.yml --lock /tmp/analysis.lock.json --json
     """
+    settings = settings_from(ctx, **flags)
     relock = ossrflow.lock_definition(
         definition,
-        settings_from(ctx, **flags),
+        settings,
         lock_path=lock_path,
         allow_absolute_paths=allow_absolute_paths,
         progress=transfer_progress(ctx),
+        registry_given=registry_given(settings, flags),
     )
     if as_json:
         pins = ossrflow.lock_json(relock.lock)

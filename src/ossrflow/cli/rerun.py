@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -11,7 +10,6 @@ import click
 
 import ossrflow
 from ossrflow.cli.common import (
-    app_context,
     echo_json,
     echo_table,
     job_progress,
@@ -93,21 +91,22 @@ def rerun_command(
 ) -> None:
     """Rerun a recorded run from its crate alone and verify every output.
 
-    Checks the crate, resolves every pinned entry again (same record, version and file
-    checksums), stages every input again (refusing any whose sha256 changed), runs the packed
-    workflow, records the rerun in NEW/provenance/ and compares every output file with the
+    Checks the crate and the commands the native steps ran (the recorded run's own venv goes
+    first on PATH; a missing or other version of a command is refused), resolves every pinned
+    entry again (same record, version and file checksums), stages every input again (refusing
+    any whose sha256 changed), runs the packed workflow (container steps in the recorded image,
+    by digest), records the rerun in NEW/provenance/ and compares every output file with the
     record. Prints "reproduced N/N outputs" and exits 0, or prints the outputs that differ and
     exits 4. Nothing runs when an entry or input changed (exit 2). With --offline nothing is
     downloaded: inputs come from where the run read them, the crate or the content store.
 
     \b
     Examples:
-      ossrflow rerun demo-run
-      ossrflow rerun demo-run/provenance --profile slurm --run-dir /scratch/demo-again
-      ossrflow rerun demo-run --tolerance 'report=size' --tolerance '*.log=ignore'
+      ossrflow rerun demo-run/run
+      ossrflow rerun demo-run/run/provenance --profile slurm --run-dir runs/demo-on-slurm
+      ossrflow rerun demo-run/run --tolerance 'report=size' --tolerance '*.log=ignore'
     """
     settings = settings_from(ctx, profile=profile, **flags)
-    ossrflow.quiet_cwltool(logging.INFO if app_context(ctx).verbosity > 0 else logging.ERROR)
     tolerance = [ossrflow.parse_tolerance(rule) for rule in rules]
     record = ossrflow.load_record(crate)
     result = ossrflow.rerun(

@@ -80,7 +80,9 @@ def run_command(
     Each CWL step (and each scatter element) is one Snakemake job, so the same run works on
     this machine (--profile local), on Slurm or on HTCondor. A definition is composed first
     (into RUN_DIR/workflow/). The CWL output object is printed on stdout; progress goes to
-    stderr. Interrupt and run the same command again to resume: finished steps are kept.
+    stderr. Interrupt and run the same command again to resume: finished steps are kept, and
+    steps whose input files changed (by content) run again. The default run folder depends on
+    the profile; a run folder run with another profile says which jobs were already done.
     Every run, finished or failed, is recorded in RUN_DIR/provenance/ (`ossrflow rerun`).
     Images of DockerRequirements are resolved once, before the run, and every job runs the
     image by its digest (RUN_DIR/images.json; docs/containers.md).
@@ -94,13 +96,14 @@ def run_command(
       ossrflow run workflow.cwl job.yml --run-dir runs/today --outdir results/
     """
     settings = settings_from(ctx, profile=profile, **flags)
-    run_dir = run_dir or ossrflow.default_run_dir(target, job)
+    chosen = ossrflow.load_profile(settings.profile or "local")
+    run_dir = run_dir or ossrflow.default_run_dir(target, job, chosen.ident)
     prepared = ossrflow.prepare_target(
         target, job, run_dir, settings, progress=transfer_progress(ctx)
     )
     options = ossrflow.RunOptions.from_settings(
         settings,
-        ossrflow.load_profile(settings.profile or "local"),
+        chosen,
         jobs=jobs,
         retries=retries,
         dry_run=dry_run,
@@ -122,6 +125,8 @@ def run_command(
     if recorded.up_to_date:
         click.echo(f"up to date: nothing ran; record of the run: {recorded.crate}", err=True)
     else:
+        if recorded.result.reuse is not None:
+            click.echo(recorded.result.reuse, err=True)
         click.echo(f"record: {recorded.crate}", err=True)
     echo_json(recorded.result.outputs)
     if recorded.result.report is not None:

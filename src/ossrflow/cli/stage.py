@@ -77,9 +77,9 @@ def stage_command(
 
     \b
     Examples:
-      ossrflow stage cart.json
-      ossrflow stage cart.yml -o job.yml --input-name images
-      ossrflow stage urls.txt --store /scratch/store --json
+      ossrflow stage workflows/demo/cart.json
+      ossrflow stage workflows/demo/cart.json -o demo-run/job.yml --input-name images
+      ossrflow stage workflows/demo/cart.json --store demo-run/store --json
     """
     settings = settings_from(ctx, **flags)
     items = ossrflow.load_cart(cart, data_root=data_root)

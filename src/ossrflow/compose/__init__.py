@@ -3,5 +3,6 @@
 Takes a definition (:mod:`.definition`, read by :mod:`.definition_reader`), resolves its entries
 (:mod:`.entries`) and stages its inputs; gives ``workflow.cwl``, ``job.yml`` and
 ``ossrflow.lock.json`` (:mod:`.composition`, :mod:`.workflowgen`, :mod:`.lock`) after checking the
-wiring (:mod:`.wiring`). :mod:`.match` ranks entries for a cart.
+wiring (:mod:`.wiring`), held to an earlier lock (:mod:`.pinning`). :mod:`.match` ranks entries
+for a cart.
 """

@@ -1,10 +1,10 @@
 """A checked definition -> a CWL v1.2 Workflow, its job file and its pins, written all at once.
 
 :func:`compose` resolves every entry (``get_entry``, pinned by a lock when one is given), builds
-its CommandLineTool (``cwlgen``), checks the wiring (:mod:`ossrflow.compose.wiring`), stages every input
-into the content store (``staging``), builds the Workflow from ``cwl_utils.parser.cwl_v1_2``
-objects with explicit ids, validates the result with cwltool, and only then writes into the
-output folder::
+its CommandLineTool (``cwlgen``), checks the wiring (:mod:`ossrflow.compose.wiring`), stages
+every input into the content store (:mod:`ossrflow.compose.inputs`), builds the Workflow from
+``cwl_utils.parser.cwl_v1_2`` objects with explicit ids, validates the result with cwltool, and
+only then writes into the output folder::
 
     DIR/workflow.cwl          the Workflow; steps run tools/<alias>.cwl
     DIR/tools/<alias>.cwl     one CommandLineTool per entry alias
@@ -27,25 +27,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ossrflow.compose.definition import Definition, InputSpec
+from ossrflow.compose.definition import Definition
 from ossrflow.compose.definition_reader import load_definition
-from ossrflow.compose.entries import ResolvedEntry, pin_for, resolve_entries
+from ossrflow.compose.entries import ResolvedEntry, resolve_entries
+from ossrflow.compose.inputs import input_pin, stage_inputs
 from ossrflow.compose.lock import (
     LOCK_NAME,
     EntryPin,
-    InputPin,
     Lock,
     default_lock_path,
     entry_pin,
-    file_pin,
     load_lock,
     lock_changes,
     path_pin,
     render_lock,
     text_pin,
-    verify_input_files,
     write_lock,
 )
+from ossrflow.compose.pinning import lock_registry, relock_args, verify_input_files
 from ossrflow.compose.wiring import Wiring, check_structure, check_wiring
 from ossrflow.compose.workflowgen import (
     TOOLS_DIR,
@@ -62,7 +61,6 @@ if TYPE_CHECKING:
 
     from ossrflow.config import Settings
     from ossrflow.staging import StagedInput
-    from ossrflow.staging.cart import CartItem
     from ossrflow.staging.rucio import RucioClient
     from ossrflow.transfer import ProgressCallback
 
@@ -114,47 +112,6 @@ class ComposedWorkflow:
     pinned_by: Path | None = None  # the lock file the composition held to, if any
 
 
-# --- inputs ------------------------------------------------------------------------------
-
-
-def _expected(items: tuple[CartItem, ...], pin: InputPin | None) -> list[CartItem]:
-    """Items to stage; a lock's sha256 becomes the expected checksum of remote items without
-    one (local files are read again, so that a changed file is reported, not replaced)."""
-    from ossrflow.integrity import Checksum
-
-    if pin is None or len(pin.files) != len(items):
-        return list(items)
-    return [
-        item
-        if item.checksum or item.kind == "file"
-        else replace(item, checksum=Checksum("sha256", pinned.sha256))
-        for item, pinned in zip(items, pin.files, strict=True)
-    ]
-
-
-def stage_inputs(
-    definition: Definition,
-    settings: Settings,
-    *,
-    client: httpx.Client | None = None,
-    rucio: RucioClient | None = None,
-    lock: Lock | None = None,
-    progress: ProgressCallback | None = None,
-) -> dict[str, tuple[StagedInput, ...]]:
-    """Stage the files of every file and cart input into ``<cache dir>/store``, verified."""
-    from ossrflow.staging import stage_items
-
-    plan: dict[str, list[CartItem]] = {}
-    for name, spec in definition.inputs.items():
-        if spec.kind != "value":
-            plan[name] = _expected(
-                spec.items, pin_for(definition, lock, "inputs", name, spec.where)
-            )
-    everything = [item for items in plan.values() for item in items]
-    staged = iter(stage_items(everything, settings, client=client, rucio=rucio, progress=progress))
-    return {name: tuple(next(staged) for _ in items) for name, items in plan.items()}
-
-
 # --- pins ----------------------------------------------------------------------------------
 
 
@@ -168,28 +125,20 @@ def _entry_pin(resolved: ResolvedEntry, folder: Path) -> EntryPin:
     )
 
 
-def _input_pin(spec: InputSpec, staged: tuple[StagedInput, ...], folder: Path) -> InputPin:
-    if spec.kind == "value":
-        return InputPin("value", value=spec.value)
-    cart = None
-    if spec.kind == "cart" and spec.cart is not None:
-        cart = path_pin(spec.cart, folder)
-    files = tuple(file_pin(s.item, s.size, s.sha256.digest, folder) for s in staged)
-    return InputPin(spec.kind, files, cart)
-
-
 def build_lock(
     definition: Definition,
     entries: Mapping[str, ResolvedEntry],
     staged: Mapping[str, tuple[StagedInput, ...]],
     *,
     lock: Lock | None = None,
+    registry: str | None = None,
 ) -> Lock:
-    """The pins of a composition; with ``lock``, refuse inputs whose bytes changed."""
+    """The pins of a composition; with ``lock``, refuse inputs whose bytes changed (the fix
+    names ``registry``, the one the composition uses)."""
     folder = definition.folder
     inputs = {}
     for name, spec in definition.inputs.items():
-        pin = _input_pin(spec, staged.get(name, ()), folder)
+        pin = input_pin(spec, staged.get(name, ()), folder)
         if lock is not None and spec.kind != "value":
             verify_input_files(
                 name,
@@ -197,7 +146,7 @@ def build_lock(
                 pin.files,
                 source=definition.source,
                 location=spec.where,
-                definition=definition.path.name,
+                definition=relock_args(definition.source, registry),
             )
         inputs[name] = pin
     return Lock(
@@ -227,18 +176,19 @@ def plan_composition(
     staged = stage_inputs(
         definition, settings, client=None, rucio=rucio, lock=lock, progress=progress
     )
-    pins = build_lock(definition, entries, staged, lock=lock)
+    pins = build_lock(definition, entries, staged, lock=lock, registry=settings.registry)
     signatures = {alias: r.signature for alias, r in entries.items()}
     workflow = build_workflow(definition, signatures, wiring)
     scheduler = any(step.resources.scheduler() for step in definition.steps.values())
+    workflow_text = render_workflow(workflow, namespaces=scheduler)
     return Composition(
         definition=definition,
         entries=entries,
         wiring=wiring,
         staged=staged,
-        workflow_text=render_workflow(workflow, namespaces=scheduler),
+        workflow_text=workflow_text,
         job_text=render_job(definition, staged),
-        lock=pins,
+        lock=replace(pins, workflow=text_pin(WORKFLOW_NAME, workflow_text)),
     )
 
 
@@ -327,18 +277,28 @@ def compose_definition(
     use_lock: bool = True,
     allow_absolute_paths: bool = False,
     progress: ProgressCallback | None = None,
+    registry_given: bool = True,
 ) -> ComposedWorkflow:
     """Load the definition at ``path`` and compose it into ``out_dir``.
 
     The composition holds to the lock file ``lock_path`` (default: the definition's
-    ``NAME.lock.json`` beside it, when it exists) unless ``use_lock`` is false.
+    ``NAME.lock.json`` beside it, when it exists) unless ``use_lock`` is false. Unless
+    ``registry_given`` (the user named one), entries are resolved in the registry the lock
+    records (:func:`~ossrflow.compose.lock.lock_registry`).
     """
     definition = load_definition(path, allow_absolute_paths=allow_absolute_paths)
     lock, chosen = None, lock_path or default_lock_path(path)
     if use_lock and (lock_path is not None or chosen.is_file()):
         lock = load_lock(chosen)
+    settings = _lock_registry(settings, lock, registry_given)
     composed = compose_workflow(definition, out_dir, settings, lock=lock, progress=progress)
     return replace(composed, pinned_by=chosen if lock is not None else None)
+
+
+def _lock_registry(settings: Settings, lock: Lock | None, registry_given: bool) -> Settings:
+    """The settings with the lock's registry, when the user named none and the lock has one."""
+    recorded = lock_registry(lock) if lock is not None and not registry_given else None
+    return replace(settings, registry=recorded) if recorded else settings
 
 
 @dataclass(frozen=True)
@@ -358,11 +318,16 @@ def lock_definition(
     lock_path: Path | None = None,
     allow_absolute_paths: bool = False,
     progress: ProgressCallback | None = None,
+    registry_given: bool = True,
 ) -> Relock:
-    """Pin the definition at ``path`` afresh and write its lock file (default: beside it)."""
+    """Pin the definition at ``path`` afresh and write its lock file (default: beside it).
+
+    Unless ``registry_given``, entries are resolved in the registry the previous lock records.
+    """
     target = lock_path or default_lock_path(path)
     previous = load_lock(target) if target.is_file() else None
     definition = load_definition(path, allow_absolute_paths=allow_absolute_paths)
+    settings = _lock_registry(settings, previous, registry_given)
     lock = plan_composition(definition, settings, progress=progress).lock
     write_lock(lock, target)
     return Relock(target, lock, previous, tuple(lock_changes(previous, lock)))

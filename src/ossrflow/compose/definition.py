@@ -66,6 +66,7 @@ class InputSpec:
     label: str | None
     doc: str | None
     where: str
+    cart_where: str = ""  # cart inputs: line:col of ``cart:``
 
 
 @dataclass(frozen=True)

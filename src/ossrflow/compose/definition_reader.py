@@ -27,14 +27,15 @@ from ossrflow.compose.definition import (
     StepSpec,
     value_type,
 )
-from ossrflow.documents import find_schema_error, load_yaml_document, location_of, plain
+from ossrflow.documents import find_schema_error, location_of, plain
 from ossrflow.errors import InputError, OssrflowError, UnsafeValue
 from ossrflow.integrity import hash_file, parse_checksum, safe_join
 from ossrflow.registry import parse_ref
 from ossrflow.staging.cart import CartItem, load_cart, parse_cart
 from ossrflow.staging.formats import parse_format
+from ossrflow.tools.interface import load_indented_yaml
 
-__all__ = ["definition_schema", "load_definition"]
+__all__ = ["cart_error", "definition_schema", "load_definition"]
 
 
 _MEM_UNITS = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
@@ -62,7 +63,7 @@ def definition_schema() -> dict[str, Any]:
 
 def load_definition(path: Path, *, allow_absolute_paths: bool = False) -> Definition:
     """Read and check a definition file; see the module docstring for the rules."""
-    document = load_yaml_document(path)
+    document = load_indented_yaml(path)
     reader = _Reader(path, document, allow_absolute_paths)
     reader.check_schema()
     return reader.definition()
@@ -90,6 +91,12 @@ class _Reader:
             self.document, definition_schema(), source=self.source, hint=_HINT
         )
         if error is not None:
+            if "None is not of type 'object'" in error.problem:
+                field = error.problem.split(":", 1)[0].rsplit(".", 1)[-1]
+                error.hint = (
+                    f"`{field}:` is empty: if the lines below it belong to it, indent them "
+                    f"further than `{field}:`"
+                )
             raise error
         self.check_unique()
 
@@ -206,9 +213,15 @@ class _Reader:
             value, cwl_type = self.value(name, node, spec["value"])
             return InputSpec(name, "value", (), None, False, value, cwl_type, label, doc, where)
         if "cart" in spec:
-            cart = self.local_path(str(spec["cart"]), f"inputs.{name}.cart", self.at(node, "cart"))
-            items = self.cart(cart)
-            return InputSpec(name, "cart", items, cart, True, None, "File[]", label, doc, where)
+            where_cart = self.at(node, "cart")
+            cart = self.local_path(str(spec["cart"]), f"inputs.{name}.cart", where_cart)
+            try:
+                items = self.cart(cart)
+            except OssrflowError as exc:
+                raise cart_error(exc, f"inputs.{name}.cart", self.source, where_cart) from None
+            return InputSpec(
+                name, "cart", items, cart, True, None, "File[]", label, doc, where, where_cart
+            )
         items, many = self.locations(name, node, spec)
         cwl_type = "File[]" if many else "File"
         return InputSpec(name, "files", items, None, many, None, cwl_type, label, doc, where)
@@ -346,6 +359,14 @@ class _Reader:
         return OutputSpec(
             name, str(spec["source"]), _text(spec.get("label")), _text(spec.get("doc")), where
         )
+
+
+def cart_error(exc: OssrflowError, field: str, source: str, where: str) -> OssrflowError:
+    """A cart's error, located at the definition line naming the cart (its own place kept)."""
+    place = ":".join(str(part) for part in (exc.source, exc.location) if part)
+    problem = f"{field}: {place}: {exc.problem}" if place else f"{field}: {exc.problem}"
+    located = type(exc)(problem, source=source, location=where, hint=exc.hint)
+    return located
 
 
 def _text(value: object) -> str | None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.compose.definition import Definition, EntrySpec
-from ossrflow.compose.lock import EntryPin, Lock, verify_entry_files
+from ossrflow.compose.lock import EntryPin, Lock
+from ossrflow.compose.pinning import relock_args, verify_entry_files
 from ossrflow.cwl.types import Signature, signature_of
 from ossrflow.errors import NotFound, OssrflowError
 from ossrflow.registry.entry import Entry, get_entry
@@ -66,7 +67,8 @@ def _resolve_entry(
             raise definition.error(
                 f"entries.{spec.alias}: the lock pins {pin.ref!r}, the definition says {spec.ref!r}",
                 spec.where,
-                f"run `ossrflow lock {definition.path.name}` to pin the new reference",
+                f"run `ossrflow lock {relock_args(definition.source, settings.registry)}` "
+                "to pin the new reference",
             )
         if not pin.registry.startswith("dir:"):
             ref = pin.record_id
@@ -92,7 +94,7 @@ def _resolve_entry(
             files,
             source=definition.source,
             location=spec.where,
-            definition=definition.path.name,
+            definition=relock_args(definition.source, settings.registry),
         )
     return entry
 
@@ -118,7 +120,7 @@ def resolve_entries(
 
     resolved = {}
     for alias, spec in definition.entries.items():
-        pin = pin_for(definition, lock, "entries", alias, spec.where)
+        pin = pin_for(definition, lock, "entries", alias, spec.where, settings.registry)
         entry = _resolve_entry(definition, spec, settings, client, pin)
         tool = _build_tool(definition, spec, entry)
         resolved[alias] = ResolvedEntry(
@@ -127,8 +129,16 @@ def resolve_entries(
     return resolved
 
 
-def pin_for(definition: Definition, lock: Lock | None, kind: str, name: str, where: str) -> Any:
-    """What ``lock`` pins for ``kind.name`` (entries or inputs); refused when it pins nothing."""
+def pin_for(
+    definition: Definition,
+    lock: Lock | None,
+    kind: str,
+    name: str,
+    where: str,
+    registry: str | None = None,
+) -> Any:
+    """What ``lock`` pins for ``kind.name`` (entries or inputs); refused when it pins nothing
+    (the fix names ``registry``, the one the composition uses)."""
     if lock is None:
         return None
     pins: Mapping[str, Any] = lock.entries if kind == "entries" else lock.inputs
@@ -136,6 +146,6 @@ def pin_for(definition: Definition, lock: Lock | None, kind: str, name: str, whe
         raise definition.error(
             f"{kind}.{name}: not pinned in the lock file",
             where,
-            f"run `ossrflow lock {definition.path.name}` to pin it",
+            f"run `ossrflow lock {relock_args(definition.source, registry)}` to pin it",
         )
     return pins[name]

@@ -11,14 +11,19 @@
                             "interface": {"path", "sha256"} | null, "tool": {"path", "sha256"} | null}},
       "inputs": {"NAME": {"kind": "files" | "cart" | "value",
                           "cart": {"path", "sha256"} | null,
-                          "files": [{"name", "location", "size", "sha256", "checksum"}],
-                          "value": …}}
+                          "files": [{"name", "location", "size", "sha256", "checksum",
+                                     "member_of"?}],
+                          "value": …}},
+      "workflow": {"path": "workflow.cwl", "sha256": "…"}
     }
 
 Locations of local files are written relative to the definition's folder when they lie in it, so
-a lock can be committed with the definition. ``parse_lock`` refuses anything else with a located
-error; the ``verify_*`` functions raise :class:`ChecksumMismatch` naming what changed and how to
-accept it (``ossrflow lock FILE``).
+a lock can be committed with the definition. A Rucio dataset or container is pinned by its files:
+one pin per file, in the order staging lists them, whose ``location`` is the file's own DID,
+``checksum`` the adler32 Rucio publishes and ``member_of`` the collection as the definition names
+it (the key is absent for other files). A dataset that gains, loses or changes a file then no
+longer matches its pins. ``parse_lock`` refuses anything else with a located error. Holding a
+composition to a lock is :mod:`ossrflow.compose.pinning`.
 """
 
 from __future__ import annotations
@@ -26,15 +31,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.documents import load_json_document
-from ossrflow.errors import ChecksumMismatch, InputError
+from ossrflow.errors import InputError
 from ossrflow.integrity import atomic_write, hash_file, parse_checksum
 
 if TYPE_CHECKING:
+    from ossrflow.integrity import Checksum
     from ossrflow.registry.model import SoftwareRecord
     from ossrflow.staging.cart import CartItem
 
@@ -56,14 +62,11 @@ __all__ = [
     "path_pin",
     "render_lock",
     "text_pin",
-    "verify_entry_files",
-    "verify_input_files",
     "write_lock",
 ]
 
 LOCK_VERSION = 1
 LOCK_NAME = "ossrflow.lock.json"
-_RELOCK = "run `ossrflow lock {definition}` to pin the new state, if the change is expected"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ class FilePin:
     size: int
     sha256: str
     checksum: str | None = None  # the digest its source publishes (md5:…, adler32:…), if any
+    member_of: str | None = None  # the Rucio dataset or container it came in (the item's location)
 
 
 @dataclass(frozen=True)
@@ -114,12 +118,21 @@ class InputPin:
 
 @dataclass(frozen=True)
 class Lock:
-    """Everything a definition resolved to."""
+    """Everything a definition resolved to, and the workflow compose wrote from it.
+
+    ``workflow`` pins ``workflow.cwl``'s bytes: ``ossrflow run DIR/workflow.cwl`` takes the lock
+    beside it only when they match (None in locks written before it was recorded).
+    """
 
     definition: str
     definition_sha256: str
     entries: Mapping[str, EntryPin] = field(default_factory=dict)
     inputs: Mapping[str, InputPin] = field(default_factory=dict)
+    workflow: PathPin | None = None
+
+    def pins_workflow(self, path: Path) -> bool:
+        """True when this lock was written with the workflow at ``path``, byte for byte."""
+        return self.workflow is not None and hash_file(path)["sha256"] == self.workflow.sha256
 
 
 # --- building pins ---------------------------------------------------------------------------
@@ -143,11 +156,21 @@ def text_pin(path: str, text: str) -> PathPin:
     return PathPin(path, hashlib.sha256(text.encode()).hexdigest())
 
 
-def file_pin(item: CartItem, size: int, sha256: str, folder: Path) -> FilePin:
-    """A staged item: local locations relative to ``folder``; the source's own digest if any."""
+def file_pin(
+    item: CartItem,
+    size: int,
+    sha256: str,
+    folder: Path,
+    *,
+    published: Checksum | None = None,
+    member_of: str | None = None,
+) -> FilePin:
+    """A staged item: local locations relative to ``folder``; the digest the cart gives (other
+    than sha256), else the one its source ``published``; ``member_of`` its collection, if any."""
     location = _relative(Path(item.location), folder) if item.kind == "file" else item.location
-    published = item.checksum if item.checksum and item.checksum.algorithm != "sha256" else None
-    return FilePin(item.name, location, size, sha256, str(published) if published else None)
+    given = item.checksum if item.checksum and item.checksum.algorithm != "sha256" else None
+    digest = given or published
+    return FilePin(item.name, location, size, sha256, str(digest) if digest else None, member_of)
 
 
 def entry_pin(
@@ -180,54 +203,15 @@ def default_lock_path(definition: Path) -> Path:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _path_pin(pin: PathPin | None) -> dict[str, str] | None:
-    return None if pin is None else {"path": pin.path, "sha256": pin.sha256}
-
-
-def _entry_json(pin: EntryPin) -> dict[str, Any]:
-    return {
-        "ref": pin.ref,
-        "registry": pin.registry,
-        "record_id": pin.record_id,
-        "version": pin.version,
-        "doi": pin.doi,
-        "concept_id": pin.concept_id,
-        "concept_doi": pin.concept_doi,
-        "title": pin.title,
-        "files": dict(pin.files),
-        "interface": _path_pin(pin.interface),
-        "tool": _path_pin(pin.tool),
-    }
-
-
-def _file_json(pin: FilePin) -> dict[str, Any]:
-    return {
-        "name": pin.name,
-        "location": pin.location,
-        "size": pin.size,
-        "sha256": pin.sha256,
-        "checksum": pin.checksum,
-    }
-
-
-def _input_json(pin: InputPin) -> dict[str, Any]:
-    return {
-        "kind": pin.kind,
-        "cart": _path_pin(pin.cart),
-        "files": [_file_json(f) for f in pin.files],
-        "value": pin.value,
-    }
-
-
 def lock_json(lock: Lock) -> dict[str, Any]:
-    """The lock as the JSON object ``ossrflow.lock.json`` holds."""
-    return {
-        "ossrflow_lock": LOCK_VERSION,
-        "definition": lock.definition,
-        "definition_sha256": lock.definition_sha256,
-        "entries": {alias: _entry_json(pin) for alias, pin in lock.entries.items()},
-        "inputs": {name: _input_json(pin) for name, pin in lock.inputs.items()},
-    }
+    """The lock as the JSON object ``ossrflow.lock.json`` holds: every field of every pin
+    (a file's ``member_of`` only when it has one)."""
+    data = asdict(lock)
+    for pin in data["inputs"].values():
+        for file in pin["files"]:
+            if file["member_of"] is None:
+                del file["member_of"]
+    return {"ossrflow_lock": LOCK_VERSION, **data}
 
 
 def render_lock(lock: Lock) -> str:
@@ -235,8 +219,36 @@ def render_lock(lock: Lock) -> str:
     return json.dumps(lock_json(lock), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def _entry_change(before: EntryPin, pin: EntryPin) -> str | None:
+    if before.record_id != pin.record_id:
+        return f"record {before.record_id} -> {pin.record_id} (version {before.version} -> {pin.version})"
+    keys = sorted(set(before.files) | set(pin.files))
+    changed = [k for k in keys if before.files.get(k) != pin.files.get(k)]
+    return f"files changed: {', '.join(changed)}" if changed else None
+
+
+def _file_changes(before: tuple[FilePin, ...], after: tuple[FilePin, ...]) -> list[str]:
+    """What changed among an input's files, by name (in its dataset, if any): new, gone, or
+    other bytes."""
+    old = {(f.member_of, f.name): f for f in before}
+    new = {(f.member_of, f.name): f for f in after}
+    changes = []
+    for key in dict.fromkeys([*old, *new]):
+        name = key[1] if key[0] is None else f"{key[1]} (in {key[0]})"
+        if key not in old:
+            changes.append(f"{name} new")
+        elif key not in new:
+            changes.append(f"{name} gone")
+        elif old[key].sha256 != new[key].sha256:
+            changes.append(
+                f"{name} sha256:{old[key].sha256[:16]}… -> sha256:{new[key].sha256[:16]}…"
+            )
+    return changes
+
+
 def lock_changes(old: Lock | None, new: Lock) -> list[str]:
-    """What ``new`` pins differently from ``old``: one line per entry or input (none: first lock)."""
+    """What ``new`` pins differently from ``old``: one line per entry or input, naming the files
+    that changed (none: first lock)."""
     if old is None:
         return []
     lines = []
@@ -244,16 +256,20 @@ def lock_changes(old: Lock | None, new: Lock) -> list[str]:
         before = old.entries.get(alias)
         if before is None:
             lines.append(f"entries.{alias}: new, record {pin.record_id}")
-        elif (before.record_id, dict(before.files)) != (pin.record_id, dict(pin.files)):
-            lines.append(f"entries.{alias}: record {before.record_id} -> {pin.record_id}")
+        elif change := _entry_change(before, pin):
+            lines.append(f"entries.{alias}: {change}")
+    lines += [f"entries.{alias}: removed" for alias in old.entries if alias not in new.entries]
     for name, input_pin in new.inputs.items():
         previous = old.inputs.get(name)
-        if (
-            previous is None
-            or previous.files != input_pin.files
-            or previous.value != input_pin.value
-        ):
-            lines.append(f"inputs.{name}: {'new' if previous is None else 'changed'}")
+        if previous is None:
+            lines.append(f"inputs.{name}: new")
+        elif previous.value != input_pin.value:
+            lines.append(f"inputs.{name}: value {previous.value!r} -> {input_pin.value!r}")
+        elif files := _file_changes(previous.files, input_pin.files):
+            lines.append(f"inputs.{name}: {'; '.join(files)}")
+        elif previous.files != input_pin.files:
+            lines.append(f"inputs.{name}: files reordered or moved")
+    lines += [f"inputs.{name}: removed" for name in old.inputs if name not in new.inputs]
     return lines
 
 
@@ -343,6 +359,7 @@ def _parse_file(data: object, where: str, source: str) -> FilePin:
         size=size,
         sha256=_sha256(fields, "sha256"),
         checksum=checksum,
+        member_of=fields.optional("member_of"),
     )
 
 
@@ -374,75 +391,10 @@ def parse_lock(data: object, *, source: str) -> Lock:
         definition_sha256=_sha256(fields, "definition_sha256"),
         entries={str(k): _parse_entry(v, f"entries.{k}", source) for k, v in entries.items()},
         inputs={str(k): _parse_input(v, f"inputs.{k}", source) for k, v in inputs.items()},
+        workflow=fields.path_pin("workflow"),
     )
 
 
 def load_lock(path: Path) -> Lock:
     """Read a lock file."""
     return parse_lock(load_json_document(path), source=str(path))
-
-
-# --- verification ----------------------------------------------------------------------------
-
-
-def verify_entry_files(
-    alias: str,
-    pin: EntryPin,
-    record_id: str,
-    files: Mapping[str, str | None],
-    *,
-    source: str,
-    location: str | None,
-    definition: str,
-) -> None:
-    """Raise :class:`ChecksumMismatch` unless the record and its files are the pinned ones."""
-    problem = None
-    if record_id != pin.record_id:
-        problem = f"resolves to record {record_id}, but the lock pins record {pin.record_id}"
-    else:
-        for key in sorted(set(files) | set(pin.files)):
-            if key not in pin.files:
-                problem = f"record {record_id} now has a file {key!r} the lock does not know"
-            elif key not in files:
-                problem = f"record {record_id} no longer has the pinned file {key!r}"
-            elif files[key] != pin.files[key]:
-                problem = f"file {key!r} of record {record_id} is {files[key]}, the lock pins {pin.files[key]}"
-            if problem:
-                break
-    if problem:
-        raise ChecksumMismatch(
-            f"entries.{alias}: {problem}",
-            source=source,
-            location=location,
-            hint=_RELOCK.format(definition=definition),
-        )
-
-
-def verify_input_files(
-    name: str,
-    pin: InputPin,
-    files: tuple[FilePin, ...],
-    *,
-    source: str,
-    location: str | None,
-    definition: str,
-) -> None:
-    """Raise :class:`ChecksumMismatch` unless the input holds exactly the pinned files."""
-    problem = None
-    if len(files) != len(pin.files):
-        problem = f"holds {len(files)} files, the lock pins {len(pin.files)}"
-    else:
-        for index, (now, pinned) in enumerate(zip(files, pin.files, strict=True)):
-            if (now.name, now.sha256) != (pinned.name, pinned.sha256):
-                problem = (
-                    f"file {index} is {now.name!r} sha256:{now.sha256[:16]}…, "
-                    f"the lock pins {pinned.name!r} sha256:{pinned.sha256[:16]}…"
-                )
-                break
-    if problem:
-        raise ChecksumMismatch(
-            f"inputs.{name}: {problem}",
-            source=source,
-            location=location,
-            hint=_RELOCK.format(definition=definition),
-        )

@@ -193,12 +193,13 @@ def render_workflow(workflow: Any, *, namespaces: bool = False) -> str:
 
 
 def render_job(definition: Definition, staged: Mapping[str, tuple[StagedInput, ...]]) -> str:
-    """The job order: File objects of the staged inputs (lists for File[]) and values."""
+    """The job order: File objects of the staged inputs (lists for File[]) and values. A Rucio
+    dataset or container in a list gives its files, each with its DID, RSE and checksums."""
     job: dict[str, Any] = {}
     for name, spec in definition.inputs.items():
         if spec.kind == "value":
             job[name] = spec.value
         else:
-            files = [dict(s.cwl) for s in staged[name]]
+            files = [dict(f.cwl) for s in staged[name] for f in s.files]
             job[name] = files if spec.many else files[0]
     return _dump(_plain(job)) if job else "{}\n"

@@ -20,6 +20,7 @@ from ossrflow.containers.images import (
     render_pin,
     resolve_image,
 )
+from ossrflow.documents import parse_json_text
 from ossrflow.errors import InputError, OssrflowError, ServiceError
 
 __all__ = [
@@ -142,27 +143,42 @@ def render_pins(engine: str, images: Sequence[StepImage]) -> str:
 
 
 def parse_pins(text: str, *, source: str = IMAGES_FILE) -> tuple[str, list[StepImage]]:
-    """Read what :func:`render_pins` wrote: (engine, images)."""
-    data = json.loads(text)
+    """Read what :func:`render_pins` wrote: (engine, images).
+
+    The file may come from elsewhere (a copied run folder): it is held to the limits of untrusted
+    JSON, and anything but the shape :func:`render_pins` writes is refused with one line.
+    """
+    data = parse_json_text(text, source=source)
     if not isinstance(data, dict) or data.get("version") != _PINS_VERSION:
-        raise InputError(
-            "not an image list this ossrflow version wrote",
-            source=source,
-            hint="plan the run again (run the same command)",
-        )
-    images = []
-    for item in data["images"]:
-        sif = item.get("sif")
-        image = PinnedImage(
-            str(item["ref"]),
-            str(item["digest"]),
-            str(item["engine"]),
-            str(item["how"]),
-            item.get("output_directory"),
-            Path(sif) if sif else None,
-        )
-        images.append(StepImage(str(item["key"]), image, tuple(item["steps"])))
-    return str(data["engine"]), images
+        raise _not_pins(source)
+    items, engine = data.get("images"), data.get("engine")
+    if not isinstance(items, list) or not isinstance(engine, str):
+        raise _not_pins(source)
+    return engine, [_parse_image(item, source) for item in items]
+
+
+def _parse_image(item: object, source: str) -> StepImage:
+    if not isinstance(item, dict):
+        raise _not_pins(source)
+    texts = [item.get(name) for name in ("key", "ref", "digest", "engine", "how")]
+    steps, output_directory, sif = item.get("steps"), item.get("output_directory"), item.get("sif")
+    if not isinstance(steps, list) or not all(isinstance(v, str) for v in [*texts, *steps]):
+        raise _not_pins(source)
+    if not (output_directory is None or isinstance(output_directory, str)):
+        raise _not_pins(source)
+    if not (sif is None or isinstance(sif, str)):
+        raise _not_pins(source)
+    key, ref, digest, engine, how = (str(value) for value in texts)
+    image = PinnedImage(ref, digest, engine, how, output_directory, Path(sif) if sif else None)
+    return StepImage(key, image, tuple(str(step) for step in steps))
+
+
+def _not_pins(source: str) -> InputError:
+    return InputError(
+        "not an image list this ossrflow version wrote",
+        source=source,
+        hint="plan the run again (run the same command)",
+    )
 
 
 def load_pins(run_dir: Path) -> tuple[str, list[StepImage]]:

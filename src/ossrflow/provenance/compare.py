@@ -4,25 +4,34 @@
 the declared tolerance rules (:class:`~ossrflow.provenance.model.Tolerance`). :func:`diff_records` lists
 everything that differs between two records, the earliest possible cause first: pinned entries,
 inputs, the packed workflow, tool versions, the profile, step files (upstream steps first), then
-outputs. Both are pure: they read the records only.
+outputs. Both are pure: they read the records only. :func:`text_difference` reads the two
+files of a difference (the crate's copy, else the file where the run left it, when it still has
+the recorded bytes) and gives their unified diff when both are small text files.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ossrflow.compose.lock import Lock
+from ossrflow.integrity import hash_file
 from ossrflow.provenance.model import JOB_REQUIREMENTS, RecordedFile, RunRecord, Tolerance
+from ossrflow.provenance.scan import local_path
 
 __all__ = [
+    "TEXT_DIFF_LIMIT",
     "Difference",
     "Verification",
     "VerifiedOutput",
     "diff_records",
+    "text_difference",
     "verify_outputs",
 ]
+
+TEXT_DIFF_LIMIT = 64 * 1024  # bytes: larger files are compared by digest only
 
 
 @dataclass(frozen=True)
@@ -194,3 +203,58 @@ def diff_records(a: RunRecord, b: RunRecord) -> list[Difference]:
 
 def _profile(record: RunRecord) -> dict[str, str]:
     return {"name": record.profile, "executor": record.executor}
+
+
+# --- text differences ------------------------------------------------------------------------
+
+
+def _recorded(record: RunRecord, kind: str, name: str) -> RecordedFile | None:
+    files = record.outputs if kind == "output" else record.step_files
+    key: Callable[[RecordedFile], str] = (lambda f: f.label) if kind == "output" else _step_key
+    return next((f for f in files if key(f) == name), None)
+
+
+def _readable(record: RunRecord, item: RecordedFile, limit: int) -> str | None:
+    """The file's text when a copy with the recorded bytes is at hand, small and text."""
+    candidates = [record.crate / item.copy] if item.copy else []
+    if (path := local_path(item.location)) is not None:
+        candidates.append(path)
+    for path in candidates:
+        if item.size > limit or not path.is_file() or path.stat().st_size != item.size:
+            continue
+        if hash_file(path)["sha256"] != item.sha256:
+            continue
+        data = path.read_bytes()
+        if b"\0" in data:
+            return None
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def text_difference(
+    a: RunRecord, b: RunRecord, difference: Difference, *, limit: int = TEXT_DIFF_LIMIT
+) -> list[str]:
+    """The unified diff of an output or step file that differs, when both versions are small
+    UTF-8 text files still at hand (else empty): ``--- RUN_A output x/y.txt``, ``+++ RUN_B …``"""
+    if difference.kind not in ("output", "step"):
+        return []
+    before = _recorded(a, difference.kind, difference.name)
+    after = _recorded(b, difference.kind, difference.name)
+    if before is None or after is None:
+        return []
+    old, new = _readable(a, before, limit), _readable(b, after, limit)
+    if old is None or new is None:
+        return []
+    label = f"{difference.kind} {difference.name}"
+    return list(
+        difflib.unified_diff(
+            old.splitlines(),
+            new.splitlines(),
+            fromfile=f"RUN_A {label}",
+            tofile=f"RUN_B {label}",
+            lineterm="",
+        )
+    )

@@ -13,16 +13,25 @@ RO-Crate 1.0 (RO-Crate 1.1 terms, plus the ``workflow-run`` context for ``sha256
 - the engine: an ``OrganizeAction`` whose ``instrument`` is ossrflow (a ``SoftwareApplication``
   whose ``softwareRequirements`` are cwltool, Snakemake and the executor plugin, with versions),
   whose ``object`` is the profile, job order and lock, and whose ``result`` is the run;
-- one ``CreateAction`` per step job, ``identifier`` = the scheduler's job id, ``containerImage``
-  the image (by digest) the step ran in;
+- one ``CreateAction`` per step job, ``identifier`` = the scheduler's job id, ``description``
+  who ran it (executor, profile, host, exit status) or that an earlier run did and this one
+  reused it, ``containerImage`` the image (by digest) the step ran in; the commands a step ran
+  are ``SoftwareApplication``s in its ``softwareRequirements`` (version, path, package);
 - every file with ``contentSize`` and ``sha256``; input and output files not copied into the
-  crate keep their absolute URI as ``@id``.
+  crate keep their absolute URI as ``@id``;
+- an input file staged from Rucio (:mod:`ossrflow.staging.origin`): its DID as ``identifier`` (a
+  ``PropertyValue``), its RSE as ``contentLocation`` (a ``Place``), Rucio's checksums as
+  ``adler32``/``md5`` (ossrflow terms in the ``@context``, each an ``rdf:Property`` entity).
+
+(Over the module budget: one builder owns the graph and its entity ids; a split would pass it on.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +42,15 @@ from ossrflow.provenance.model import (
     LOG_COPY,
     PACKED,
     PROFILE_COPY,
+    PROFILE_OPTIONS_COPY,
     TRACE,
+    CommandFact,
     RecordedFile,
     RunRecord,
     StepJob,
 )
 from ossrflow.provenance.scan import local_path
+from ossrflow.staging.origin import Origin, find_origins
 
 __all__ = [
     "FORMAL_PARAMETER",
@@ -73,6 +85,8 @@ _TYPES = {
     "boolean": "Boolean",
 }
 _FORMATS = {".json": "application/json", ".cwl": "application/json", ".yaml": "text/x-yaml"}
+_OSSRFLOW = "https://w3id.org/ossrflow#"
+_RSE = "Rucio storage element (RSE) the file was read from"
 
 
 def _ref(entity: Any) -> dict[str, str]:
@@ -146,6 +160,7 @@ class _Builder:
         self.crate.metadata.extra_contexts.append(WFRUN_CONTEXT)
         self.params: dict[tuple[str, str], Any] = {}
         self.name = "workflow"
+        self.origins = find_origins(record.job)  # Rucio files, by location
 
     def entity(self, ident: str, properties: dict[str, Any]) -> Any:
         from rocrate.model.contextentity import ContextEntity
@@ -208,11 +223,26 @@ class _Builder:
             "contentSize": item.size,
             "sha256": item.sha256,
         } | self.example_of(direction, item.param)
+        if direction == "in" and (origin := self.origins.get(item.location)) is not None:
+            properties |= self.rucio(origin)
         source = local_path(item.location)
         if item.copy is None or source is None:
             return self.crate.add_file(item.location, properties=properties)
         properties["contentUrl"] = item.location
         return self.crate.add_file(source, dest_path=item.copy, properties=properties)
+
+    def rucio(self, origin: Origin) -> dict[str, Any]:
+        """A Rucio file's DID (``identifier``), RSE (``contentLocation``) and checksums."""
+        did = {"@type": "PropertyValue", "name": "Rucio DID", "propertyID": _OSSRFLOW + "rucio"}
+        did_entity = self.entity(f"#rucio-did-{origin.did}", did | {"value": origin.did})
+        properties: dict[str, Any] = {"identifier": _ref(did_entity)}
+        if origin.rse:
+            rse = {"@type": "Place", "name": origin.rse, "description": _RSE}
+            properties["contentLocation"] = _ref(self.entity(f"#rucio-rse-{origin.rse}", rse))
+        for checksum in origin.checksums:  # an ossrflow term each, in the crate's context
+            self.crate.metadata.extra_terms[checksum.algorithm] = _OSSRFLOW + checksum.algorithm
+            properties[checksum.algorithm] = checksum.digest
+        return properties
 
     def data(self, direction: str, files: Sequence[RecordedFile]) -> list[Any]:
         """File entities (one per copy or location) and, for inputs, the plain values."""
@@ -264,11 +294,28 @@ class _Builder:
                 entities[ident] = self.entity(ident, properties)
         return list(entities.values())
 
+    def command(self, fact: CommandFact) -> Any:
+        """A command a step ran, as a SoftwareApplication: name, version, where it came from."""
+        where = f"in image {fact.container}" if fact.container else fact.path or "not found"
+        provider = " ".join(p for p in (fact.package, fact.version) if p)
+        properties = {
+            "@type": "SoftwareApplication",
+            "name": fact.command,
+            "description": f"{fact.command} ({where}{', from ' + provider if provider else ''})",
+        }
+        if fact.version:
+            properties["softwareVersion"] = fact.version
+        digest = hashlib.sha256(json.dumps(asdict(fact), sort_keys=True).encode()).hexdigest()
+        return self.entity(f"#command-{digest[:16]}", properties)
+
     def step_job(self, job: StepJob, results: list[Any]) -> Any:
+        commands = [_ref(self.command(fact)) for fact in job.commands]
         step = self.entity(
             f"#step-{job.step}",
             {"@type": "SoftwareApplication", "name": f"step {job.step} of {self.name}"},
         )
+        if commands:
+            step["softwareRequirements"] = _merged(step.get("softwareRequirements"), commands)
         suffix = "" if job.element is None else f"-{job.element}"
         properties: dict[str, Any] = {
             "@type": "CreateAction",
@@ -276,8 +323,13 @@ class _Builder:
             "instrument": _ref(step),
             "actionStatus": {"@id": _STATUS.get(job.status, _STATUS["failed"])},
         }
-        optional = {"identifier": job.job_id, "startTime": job.started, "endTime": job.ended}
-        properties |= {k: v for k, v in optional.items() if v}
+        optional = {
+            "identifier": job.job_id,
+            "startTime": job.started,
+            "endTime": job.ended,
+            "description": _job_description(job),
+        }
+        properties |= {k: v for k, v in optional.items() if v is not None and v != ""}
         if results and job.status == "completed":
             properties["result"] = [_ref(r) for r in results]
         if images := self.images(job.step):
@@ -285,12 +337,48 @@ class _Builder:
         return self.entity(f"#job-{self.record.run_id}-{job.step}{suffix}", properties)
 
 
+def _merged(old: object, new: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Two lists of references, without repeats (every job of a step adds its commands)."""
+    found = old if isinstance(old, list) else [old] if isinstance(old, Mapping) else []
+    return [dict(r) for r in {r["@id"]: r for r in [*found, *new]}.values()]
+
+
+def _job_description(job: StepJob) -> str:
+    """Who ran a job, and whether this run reused it: ``executor slurm, profile P, host H``."""
+    who = ", ".join(
+        f"{label} {value}"
+        for label, value in (
+            ("executor", job.executor),
+            ("profile", job.profile),
+            ("host", job.host),
+        )
+        if value
+    )
+    if job.reused:
+        return f"done before this run started, by {who or 'an earlier run'}; reused, not run again"
+    status = "" if job.exit_code is None else f" (exit {job.exit_code})"
+    return f"ran by {who}{status}" if who else ""
+
+
+def _reuse_note(record: RunRecord) -> str:
+    """``; 4 of 6 jobs done earlier (profile local) were reused`` when the run reused any."""
+    reused = [job for job in record.steps if job.reused]
+    if not reused:
+        return ""
+    profiles = sorted({job.profile or "unknown" for job in reused})
+    return (
+        f"; {len(reused)} of {len(record.steps)} jobs were done earlier "
+        f"(profile {', '.join(profiles)}) and reused, not run again"
+    )
+
+
 def _run_action(builder: _Builder, workflow: Any, inputs: list[Any], outputs: list[Any]) -> Any:
     record = builder.record
     properties: dict[str, Any] = {
         "@type": "CreateAction",
         "name": f"Run of {builder.name}",
-        "description": f"ossrflow run, profile {record.profile} (executor {record.executor})",
+        "description": f"ossrflow run, profile {record.profile} (executor {record.executor})"
+        + _reuse_note(record),
         "instrument": _ref(workflow),
         "object": [_ref(e) for e in inputs],
         "result": [_ref(e) for e in outputs],
@@ -333,6 +421,7 @@ def build_crate(record: RunRecord, files: Mapping[str, Path]) -> Any:
         JOB: "job order (as the run saw it)",
         LOCK_NAME: "pins of the entries and inputs (ossrflow lock)",
         PROFILE_COPY: f"Snakemake profile {record.profile} (executor {record.executor})",
+        PROFILE_OPTIONS_COPY: f"ossrflow's settings of profile {record.profile} (ossrflow.yaml)",
     }
     own = [dest for dest in files if dest not in (PACKED, TRACE, LOG_COPY)]
     configuration = [builder.own_file(d, {"description": names.get(d, d)}) for d in own]
@@ -355,6 +444,9 @@ def build_crate(record: RunRecord, files: Mapping[str, Path]) -> Any:
     for ident, (name, version) in PROFILES.items():
         builder.entity(ident, {"@type": "CreativeWork", "name": name, "version": version})
     root["conformsTo"] = [{"@id": ident} for ident in PROFILES]
+    for term, iri in builder.crate.metadata.extra_terms.items():
+        comment = f"the {term} checksum Rucio publishes for a file, verified against its bytes"
+        builder.entity(iri, {"@type": "rdf:Property", "rdfs:label": term, "rdfs:comment": comment})
     root["mentions"] = [_ref(a) for a in (run, engine, *jobs)]
     return builder.crate
 

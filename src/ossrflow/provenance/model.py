@@ -12,7 +12,7 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -26,8 +26,10 @@ __all__ = [
     "LOG_COPY",
     "PACKED",
     "PROFILE_COPY",
+    "PROFILE_OPTIONS_COPY",
     "RECORD_VERSION",
     "TRACE",
+    "CommandFact",
     "ContainerImage",
     "RecordedFile",
     "RunRecord",
@@ -44,6 +46,7 @@ TRACE = "ossrflow-run.json"
 PACKED = "workflow/packed.cwl"
 JOB = "workflow/job.json"
 PROFILE_COPY = "profile/config.yaml"
+PROFILE_OPTIONS_COPY = "profile/ossrflow.yaml"
 LOG_COPY = "logs/snakemake.log"
 STATUSES = ("completed", "failed", "not run")
 T = TypeVar("T")
@@ -69,8 +72,30 @@ class RecordedFile:
 
 
 @dataclass(frozen=True)
+class CommandFact:
+    """A command one job ran: what the tool named, what ran, and what provides it.
+
+    ``path`` is the executable found on PATH (``None`` in a container or when absent),
+    ``package``/``version`` the installed distribution that provides it, ``container`` the image
+    digest when the job ran in one (then the command is the image's business).
+    """
+
+    tool: str
+    command: str
+    path: str | None = None
+    package: str | None = None
+    version: str | None = None
+    container: str | None = None
+
+
+@dataclass(frozen=True)
 class StepJob:
-    """One job of a step (one per scatter element) as Snakemake and the scheduler saw it."""
+    """One job of a step (one per scatter element) as Snakemake, the scheduler and the job saw it.
+
+    ``executor``, ``profile``, ``host``, ``exit_code`` and ``commands`` come from the job's own
+    facts file; ``reused`` is true when the job was done before this run started (an earlier run
+    in the same folder, by ``profile``), so this run did not run it.
+    """
 
     step: str
     element: int | None
@@ -78,6 +103,12 @@ class StepJob:
     job_id: str | None = None  # Slurm job id or HTCondor cluster id; None when run locally
     started: str | None = None
     ended: str | None = None
+    executor: str | None = None
+    profile: str | None = None
+    host: str | None = None
+    exit_code: int | None = None
+    commands: tuple[CommandFact, ...] = ()
+    reused: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,30 +182,6 @@ def parse_tolerance(text: str, *, source: str = "--tolerance") -> Tolerance:
 # --- rendering -------------------------------------------------------------------------------
 
 
-def _file_json(item: RecordedFile) -> dict[str, Any]:
-    return {
-        "param": item.param,
-        "label": item.label,
-        "size": item.size,
-        "sha256": item.sha256,
-        "location": item.location,
-        "step": item.step,
-        "element": item.element,
-        "copy": item.copy,
-    }
-
-
-def _job_json(job: StepJob) -> dict[str, Any]:
-    return {
-        "step": job.step,
-        "element": job.element,
-        "status": job.status,
-        "job_id": job.job_id,
-        "started": job.started,
-        "ended": job.ended,
-    }
-
-
 def render_trace(record: RunRecord) -> str:
     """``ossrflow-run.json``: the record as key-sorted, indented JSON."""
     data = {
@@ -190,16 +197,13 @@ def render_trace(record: RunRecord) -> str:
         "exit_state": record.exit_state,
         "error": record.error,
         "rerun_of": record.rerun_of,
-        "tolerance": [{"pattern": t.pattern, "mode": t.mode} for t in record.tolerance],
-        "images": [
-            {"ref": i.ref, "digest": i.digest, "engine": i.engine, "step": i.step}
-            for i in record.images
-        ],
+        "tolerance": [asdict(rule) for rule in record.tolerance],
+        "images": [asdict(image) for image in record.images],
         "step_order": list(record.step_order),
-        "steps": [_job_json(j) for j in record.steps],
-        "inputs": [_file_json(f) for f in record.inputs],
-        "outputs": [_file_json(f) for f in record.outputs],
-        "step_files": [_file_json(f) for f in record.step_files],
+        "steps": [asdict(job) for job in record.steps],
+        "inputs": [asdict(item) for item in record.inputs],
+        "outputs": [asdict(item) for item in record.outputs],
+        "step_files": [asdict(item) for item in record.step_files],
     }
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -281,10 +285,24 @@ def _parse_file(reader: _Reader, crate: Path) -> RecordedFile:
     )
 
 
+def _parse_command(reader: _Reader) -> CommandFact:
+    return CommandFact(
+        tool=reader.text("tool"),
+        command=reader.text("command"),
+        path=reader.maybe("path"),
+        package=reader.maybe("package"),
+        version=reader.maybe("version"),
+        container=reader.maybe("container"),
+    )
+
+
 def _parse_job(reader: _Reader) -> StepJob:
     status = reader.text("status")
     if status not in STATUSES:
         raise _bad(reader.at("status"), f"is not one of {', '.join(STATUSES)}", reader.source)
+    exit_code = reader.data.get("exit_code")
+    if exit_code is not None and (isinstance(exit_code, bool) or not isinstance(exit_code, int)):
+        raise _bad(reader.at("exit_code"), "is not an integer", reader.source)
     return StepJob(
         step=reader.text("step"),
         element=reader.maybe_count("element"),
@@ -292,6 +310,12 @@ def _parse_job(reader: _Reader) -> StepJob:
         job_id=reader.maybe("job_id"),
         started=reader.maybe("started"),
         ended=reader.maybe("ended"),
+        executor=reader.maybe("executor"),
+        profile=reader.maybe("profile"),
+        host=reader.maybe("host"),
+        exit_code=exit_code,
+        commands=reader.items("commands", _parse_command),
+        reused=reader.data.get("reused") is True,
     )
 
 

@@ -46,6 +46,7 @@ from ossrflow.provenance.model import (
     LOG_COPY,
     PACKED,
     PROFILE_COPY,
+    PROFILE_OPTIONS_COPY,
     TRACE,
     ContainerImage,
     RecordedFile,
@@ -67,6 +68,7 @@ from ossrflow.provenance.scan import (
     step_files,
     step_jobs,
 )
+from ossrflow.run.profiles import OSSRFLOW_FILE
 from ossrflow.run.rundir import CRATE_DIR, SNAKEMAKE_LOG
 
 if TYPE_CHECKING:
@@ -206,7 +208,7 @@ class _Sources:
     packed: str
     job: dict[str, Any]
     lock: Path | None
-    profile: Path
+    profile: Path  # the profile folder: config.yaml and, when it has one, ossrflow.yaml
     log: Path
 
 
@@ -251,7 +253,7 @@ def record_run(
         inputs=inputs,
         outputs=results,
         step_files=tuple(step_files(run_dir, plan)),
-        steps=tuple(step_jobs(run_dir, plan)),
+        steps=tuple(step_jobs(run_dir, plan, since=started)),
         versions=tool_versions(profile.executor),
         profile=profile.name,
         executor=profile.executor,
@@ -265,7 +267,7 @@ def record_run(
         step_order=tuple(job_nodes(plan)),
     )
     log = run_dir / SNAKEMAKE_LOG
-    sources = _Sources(packed, job_order, lock, profile.path / "config.yaml", log)
+    sources = _Sources(packed, job_order, lock, profile.path, log)
     return _write_crate(record, sources, run_dir / CRATE_DIR)
 
 
@@ -284,8 +286,9 @@ def _write_crate(record: RunRecord, sources: _Sources, target: Path) -> Path:
         }
         if sources.lock is not None:
             files[LOCK_NAME] = sources.lock
-        if sources.profile.is_file():
-            files[PROFILE_COPY] = sources.profile
+        for dest, name in ((PROFILE_COPY, "config.yaml"), (PROFILE_OPTIONS_COPY, OSSRFLOW_FILE)):
+            if (sources.profile / name).is_file():
+                files[dest] = sources.profile / name
         if sources.log.is_file():
             files[LOG_COPY] = sources.log
         crate = build_crate(record, files)

@@ -3,12 +3,16 @@
 :func:`rerun` goes in this order, and refuses (exit 2) before anything runs:
 
 1. the crate is checked (:func:`ossrflow.provenance.record.load_record`: no missing or changed file);
+   every command a native step ran must be on PATH here, in the recorded version when both are
+   known, behind the recorded run's own venv ``bin/`` folders, which go first on PATH
+   (:mod:`ossrflow.provenance.environment`);
 2. every pinned entry is resolved again in its registry: same record, same version, same files
    with the same checksums (:func:`verify_entries`);
 3. every input file is staged again and must have its recorded sha256 (:func:`stage_inputs`):
    from where the run read it, else the crate's copy, else the source its lock pins (downloaded
    into the content store, verified); a file that is still where it was but changed is refused;
-4. the packed workflow runs with the new job order (any profile: local, Slurm, HTCondor);
+4. the packed workflow runs with the new job order (any profile: local, Slurm, HTCondor), in
+   the recorded container engine, every DockerRequirement pinned to the recorded digest;
 5. the new run is recorded (its crate names the run it reruns and the tolerance rules used),
    and :func:`verify_outputs` compares every output file with the record.
 
@@ -19,6 +23,7 @@ re-exported here.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -26,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.compose.lock import LOCK_NAME, EntryPin, Lock
+from ossrflow.documents import check_document_limits, load_json_document
 from ossrflow.errors import (
     ChecksumMismatch,
     InputError,
@@ -39,6 +45,12 @@ from ossrflow.provenance.compare import (
     VerifiedOutput,
     diff_records,
     verify_outputs,
+)
+from ossrflow.provenance.environment import (
+    pin_recorded_images,
+    restored_path,
+    search_path,
+    verify_commands,
 )
 from ossrflow.provenance.model import JOB_REQUIREMENTS, RecordedFile, RunRecord, Tolerance
 from ossrflow.provenance.record import load_record
@@ -60,6 +72,7 @@ __all__ = [
     "VerifiedOutput",
     "default_rerun_dir",
     "diff_records",
+    "recorded_engine",
     "recorded_profile",
     "rerun",
     "stage_inputs",
@@ -230,13 +243,37 @@ def _inside_directory(item: RecordedFile, job: Mapping[str, Any]) -> bool:
 
 
 def _prepare(record: RunRecord, run_dir: Path, job: Mapping[str, Any]) -> tuple[Path, Path]:
-    """The packed workflow and the new job order, written into ``run_dir/rerun/``."""
+    """The packed workflow (its DockerRequirements pinned to the recorded digests) and the new
+    job order, written into ``run_dir/rerun/``."""
+    packed = _packed_workflow(record)
     folder = run_dir / RERUN_DIR
     folder.mkdir(parents=True, exist_ok=True)
     workflow = folder / "workflow.cwl"
-    shutil.copyfile(record.workflow, workflow)
+    if packed is not None:
+        atomic_write(workflow, json.dumps(packed, indent=1, ensure_ascii=False) + "\n")
+    else:
+        shutil.copyfile(record.workflow, workflow)
     job_path = atomic_write(folder / "job.json", json.dumps(job, indent=1, sort_keys=True) + "\n")
     return workflow, job_path
+
+
+def _packed_workflow(record: RunRecord) -> dict[str, Any] | None:
+    """The crate's packed workflow with its images pinned (None: no images, copy it as it is).
+
+    It is untrusted: held to the limits of documents before anything is written.
+    """
+    if not record.images:
+        check_document_limits(record.workflow)
+        return None
+    packed = load_json_document(record.workflow)
+    if not isinstance(packed, dict):
+        raise InputError(
+            "the packed workflow is not a JSON object",
+            source=str(record.workflow),
+            hint="restore the published crate; ossrflow writes a packed CWL document here",
+        )
+    pin_recorded_images(packed, record.images)
+    return packed
 
 
 def default_rerun_dir(record: RunRecord) -> Path:
@@ -251,12 +288,21 @@ def default_rerun_dir(record: RunRecord) -> Path:
 
 
 def recorded_profile(record: RunRecord) -> Profile:
-    """The profile the record ran with: a shipped one by name, else the crate's copy."""
+    """The profile the record ran with: the crate's copy (``config.yaml`` and ``ossrflow.yaml``)
+    under its recorded name, else a shipped one by name (records older than the copy)."""
     from ossrflow.run.profiles import BUILTIN_PROFILES, load_profile
 
+    copy = record.crate / "profile"
+    if (copy / "config.yaml").is_file():
+        return replace(load_profile(str(copy)), name=record.profile)
     if record.profile in BUILTIN_PROFILES:
         return load_profile(record.profile)
-    return load_profile(str(record.crate / "profile"))
+    return load_profile(str(copy))
+
+
+def recorded_engine(record: RunRecord) -> str:
+    """The container engine the record's steps ran in (``none``: every step ran natively)."""
+    return record.images[0].engine if record.images else "none"
 
 
 def rerun(
@@ -269,11 +315,14 @@ def rerun(
     jobs: int | None = None,
     progress: Callable[[Progress], None] | None = None,
     client: httpx.Client | None = None,
+    path_env: str | None = None,
 ) -> RerunResult:
     """Rerun ``record`` in ``run_dir`` and verify its outputs (module docstring).
 
-    ``profile`` defaults to the recorded one (:func:`recorded_profile`). Raises
-    :class:`InputError` (exit 2) before running when an entry or input changed,
+    ``profile`` defaults to the recorded one (:func:`recorded_profile`), the container engine
+    is the recorded one, and steps run with ``path_env`` (default: this process's PATH) behind
+    the recorded run's own venv ``bin/`` folders. Raises :class:`InputError` (exit 2) before
+    running when a recorded command is missing or another version, an entry or input changed,
     :class:`WorkflowFailed` (exit 1, after recording the failed run) when a step fails.
     The caller decides what a failed :class:`Verification` means (the CLI exits 4).
     """
@@ -287,20 +336,28 @@ def rerun(
             source=str(run_dir),
             hint="give --run-dir a new folder",
         )
+    path = restored_path(record, path_env if path_env is not None else os.environ.get("PATH", ""))
+    verify_commands(record, path)
     if record.lock is not None:
         verify_entries(record.lock, settings, source=str(record.crate / LOCK_NAME), client=client)
     job = stage_inputs(record, settings)
     workflow, job_path = _prepare(record, run_dir, job)
-    options = RunOptions.from_settings(settings, profile or recorded_profile(record), jobs=jobs)
-    recorded = run_and_record(
-        workflow,
-        job_path,
-        run_dir=run_dir,
-        options=options,
-        lock=record.crate / LOCK_NAME if record.lock is not None else None,
-        progress=progress,
-        tolerance=tolerance,
-        rerun_of=record.run_id,
+    options = RunOptions.from_settings(
+        settings,
+        profile or recorded_profile(record),
+        jobs=jobs,
+        container=recorded_engine(record),
     )
+    with search_path(path):
+        recorded = run_and_record(
+            workflow,
+            job_path,
+            run_dir=run_dir,
+            options=options,
+            lock=record.crate / LOCK_NAME if record.lock is not None else None,
+            progress=progress,
+            tolerance=tolerance,
+            rerun_of=record.run_id,
+        )
     new = load_record(recorded.crate or run_dir / CRATE_DIR)
     return RerunResult(record, new, verify_outputs(record, new), run_dir)

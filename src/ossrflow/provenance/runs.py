@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ossrflow.run.snakemake import Progress
     from ossrflow.transfer import ProgressCallback
 
-__all__ = ["RecordedRun", "RunTarget", "prepare_target", "run_and_record"]
+__all__ = ["RecordedRun", "RunTarget", "prepare_target", "run_and_record", "sibling_lock"]
 
 
 @dataclass(frozen=True)
@@ -49,21 +49,41 @@ def prepare_target(
     settings: Settings,
     *,
     progress: ProgressCallback | None = None,
+    registry_given: bool = True,
 ) -> RunTarget:
-    """A CWL document as it is; a definition composed into ``RUN_DIR/workflow/`` first."""
+    """A CWL document as it is; a definition composed into ``RUN_DIR/workflow/`` first.
+
+    A ``workflow.cwl`` that ``ossrflow compose`` wrote keeps its pins: the ``ossrflow.lock.json``
+    beside it is the run's lock when it pins this workflow's bytes (:func:`sibling_lock`).
+    Unless ``registry_given``, a definition's entries are resolved in the registry its lock
+    records.
+    """
     from ossrflow.compose.composition import compose_definition
     from ossrflow.cwl.load import is_cwl_document
 
     if is_cwl_document(target):
-        return RunTarget(target, job)
+        return RunTarget(target, job, sibling_lock(target))
     if job is not None:
         raise InputError(
             "a definition names its own inputs; no job file is taken",
             source=str(job),
             hint="drop the job file, or run the composed workflow.cwl with it",
         )
-    composed = compose_definition(target, run_dir / COMPOSED_DIR, settings, progress=progress)
+    composed = compose_definition(
+        target, run_dir / COMPOSED_DIR, settings, progress=progress, registry_given=registry_given
+    )
     return RunTarget(composed.workflow, composed.job, composed.lock_path)
+
+
+def sibling_lock(workflow: Path) -> Path | None:
+    """``DIR/ossrflow.lock.json`` when it pins ``DIR/workflow.cwl`` byte for byte, else None
+    (no lock there, or one written for another workflow: compose again to pin this one)."""
+    from ossrflow.compose.lock import LOCK_NAME, load_lock
+
+    path = workflow.parent / LOCK_NAME
+    if not path.is_file():
+        return None
+    return path if load_lock(path).pins_workflow(workflow) else None
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 The layout is execute's: ``plan.json`` (the nodes), ``steps/@inputs/cwl.output.json`` (the job
 order), ``steps/<key>/[<i>/]cwl.output.json`` (each job's output object, written last),
-``steps/<key>/[<i>/]job.log``, ``snakemake.log`` and Snakemake's per-job metadata under
-``.snakemake/metadata/`` (start and end times, the executor's job id). Nothing here writes.
+``steps/<key>/[<i>/]job.log``, each job's facts ``steps/<key>/[<i>/]ossrflow-job.json`` (executor,
+profile, host, scheduler job id, times, the commands it ran: :mod:`ossrflow.run.facts`),
+``snakemake.log`` and Snakemake's per-job metadata under ``.snakemake/metadata/`` (start and end
+times, the executor's job id). Nothing here writes.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from ossrflow.errors import InputError
 from ossrflow.integrity import hash_file
-from ossrflow.provenance.model import RecordedFile, StepJob
+from ossrflow.provenance.model import CommandFact, RecordedFile, StepJob
 from ossrflow.run.batches import batch_marker, read_batches
+from ossrflow.run.facts import JobFacts, read_job_facts
 from ossrflow.run.plan import INPUTS, Plan, element_dir, node_output, parse_plan
 from ossrflow.run.rundir import BATCHES_FILE, PLAN_FILE, SNAKEMAKE_LOG
 
@@ -245,8 +249,46 @@ def _status(run_dir: Path, key: str, element: int | None) -> str:
     return "not run"
 
 
-def step_jobs(run_dir: Path, plan: Plan | None) -> list[StepJob]:
-    """Every job of every step: status, scheduler job id, start and end times."""
+def _moment(text: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=moment.tzinfo or UTC) if moment else None
+
+
+def _facts(run_dir: Path, key: str, element: int | None) -> JobFacts | None:
+    """The job's own facts (``ossrflow-job.json``); None when it wrote none or they are damaged
+    (the record then keeps what Snakemake's metadata says)."""
+    try:
+        return read_job_facts(run_dir, key, element)
+    except InputError:
+        return None
+
+
+def _with_facts(job: StepJob, facts: JobFacts | None, since: datetime | None) -> StepJob:
+    """The job as its facts file tells it: executor, profile, host, commands, and whether it
+    finished before ``since`` (done by an earlier run in this folder: reused)."""
+    if facts is None:
+        return job
+    started, ended = _moment(facts.started), _moment(facts.ended)
+    return replace(
+        job,
+        job_id=facts.scheduler_job_id or job.job_id,
+        started=iso_time(started) if started else job.started,
+        ended=iso_time(ended) if ended else job.ended,
+        executor=facts.executor,
+        profile=facts.profile,
+        host=facts.host,
+        exit_code=facts.exit_code,
+        commands=tuple(CommandFact(**asdict(c)) for c in facts.commands),
+        reused=since is not None and ended is not None and ended < since,
+    )
+
+
+def step_jobs(run_dir: Path, plan: Plan | None, *, since: datetime | None = None) -> list[StepJob]:
+    """Every job of every step: status, scheduler job id, times, and what the job says of itself
+    (``ossrflow-job.json``); a job that ended before ``since`` is marked reused."""
     metadata = _snakemake_metadata(run_dir)
     log = run_dir / SNAKEMAKE_LOG
     log_ids = (
@@ -260,16 +302,15 @@ def step_jobs(run_dir: Path, plan: Plan | None) -> list[StepJob]:
         output = markers[key].get(element) or node_output(key, element)
         meta = metadata.get(output, {})
         job_id = meta.get("external_jobid") or log_ids.get(output)
-        jobs.append(
-            StepJob(
-                key,
-                element,
-                _status(run_dir, key, element),
-                str(job_id) if job_id else None,
-                _epoch_iso(meta.get("starttime")),
-                _epoch_iso(meta.get("endtime")),
-            )
+        job = StepJob(
+            key,
+            element,
+            _status(run_dir, key, element),
+            str(job_id) if job_id else None,
+            _epoch_iso(meta.get("starttime")),
+            _epoch_iso(meta.get("endtime")),
         )
+        jobs.append(_with_facts(job, _facts(run_dir, key, element), since))
     return jobs
 
 

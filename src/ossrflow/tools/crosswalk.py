@@ -5,6 +5,11 @@ annotations (``s:author``, ``s:license``, ``s:citation`` ... in crosswalk order)
 ``SoftwareRequirement`` hint and, when codemeta names a ``SoftwareImage``, a ``DockerRequirement``
 hint. What the tool already declares wins. Only machine-readable requirements become packages,
 and a container image must be a plain image reference.
+
+The annotations name the ``s:`` namespace (``$namespaces``) but no ``$schemas`` and no ``class``
+on people: ``cwltool --validate`` would fetch the schema.org RDF for the one and look each type
+up on the network for the other (offline: a warning each). A person or organisation is
+``{s:name, s:identifier, s:email}``.
 """
 
 from __future__ import annotations
@@ -24,14 +29,12 @@ from ossrflow.registry.codemeta import Codemeta, Person, Requirement
 
 __all__ = [
     "SCHEMA_ORG",
-    "SCHEMA_ORG_RDF",
     "CrosswalkRow",
     "annotate_tool",
     "load_crosswalk",
 ]
 
 SCHEMA_ORG = "https://schema.org/"
-SCHEMA_ORG_RDF = "https://schema.org/version/latest/schemaorg-current-https.rdf"
 _SCHEMA_IRIS = ("https://schema.org/", "http://schema.org/")
 PLAIN_COMMAND = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
 _IMAGE = re.compile(
@@ -64,7 +67,6 @@ def annotate_tool(tool: Any, codemeta: Codemeta, record: SoftwareRecord | None) 
     tool.doc = tool.doc or codemeta.description
     options = tool.loadingOptions
     prefix, iri = _schema_namespace(options)
-    options.schemas = list(dict.fromkeys([*(options.schemas or []), SCHEMA_ORG_RDF]))
     for key, value in _annotations(codemeta, record, prefix).items():
         tool.extension_fields.setdefault(iri + key, value)
     hints = list(tool.hints or [])
@@ -127,7 +129,7 @@ def _annotation_value(
 
 
 def _person(person: Person, prefix: str) -> dict[str, str]:
-    data = {"class": f"{prefix}:{person.kind}", f"{prefix}:name": person.name}
+    data = {f"{prefix}:name": person.name}
     if person.orcid:
         data[f"{prefix}:identifier"] = person.orcid
     if person.email:

@@ -30,10 +30,12 @@ from ossrflow.documents import load_yaml_document, location_of
 from ossrflow.errors import InputError, Unsupported
 
 __all__ = [
+    "DRAFT_MARK",
     "INTERFACE_KEYS",
     "INTERFACE_NAME",
     "ToolSpec",
     "interface_schema",
+    "load_indented_yaml",
     "load_interface",
     "load_shipped_cwl",
     "offline_fetcher",
@@ -62,6 +64,10 @@ INTERFACE_KEYS = (
 )
 CWL_VERSIONS = ("v1.0", "v1.1", "v1.2")
 _QUIET_LOGGERS = ("cwltool", "salad", "schema_salad", "cwl_utils", "cwlupgrader")
+_LOG = logging.getLogger(__name__)
+DRAFT_MARK = "# DRAFT: review before use."
+EDAM_IRI = "http://edamontology.org/"
+_EDAM_SHORT = re.compile(r"edam:(format_\d+)")
 _CWLTOOL_LINE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?P<col>\d+): (?P<problem>.*)$")
 
 
@@ -85,9 +91,46 @@ def interface_schema() -> dict[str, Any]:
     return schema
 
 
+_INDENTATION = (
+    "expected <block end>",
+    "mapping values are not allowed here",
+    "did not find expected key",
+    "could not find expected ':'",
+    "while parsing a block",
+)
+
+
+def load_indented_yaml(path: Path) -> Any:
+    """:func:`~ossrflow.documents.load_yaml_document`, whose syntax errors that come from
+    indentation say so (the line at fault, its indent, what lines up with what)."""
+    try:
+        return load_yaml_document(path)
+    except InputError as exc:
+        raise _indentation_hint(exc, path) from None
+
+
+def _indentation_hint(exc: InputError, path: Path) -> InputError:
+    if not exc.problem.startswith("invalid YAML") or exc.hint != "fix the syntax":
+        return exc
+    if "'\\t'" in exc.problem:  # ruamel: found character '\\t' that cannot start any token
+        exc.hint = "indent with spaces, not tabs"
+        return exc
+    if not exc.location or not any(text in exc.problem for text in _INDENTATION):
+        return exc
+    number = int(exc.location.split(":")[0])
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    line = lines[number - 1] if 0 < number <= len(lines) else ""
+    indent = len(line) - len(line.lstrip(" "))
+    exc.hint = (
+        f"check the indentation of line {number} ({indent} spaces): the keys of one mapping "
+        "line up, and a value on the lines below its key is indented further (spaces, not tabs)"
+    )
+    return exc
+
+
 def load_interface(path: Path) -> ToolSpec:
     """Read an interface file: unknown keys and wrong shapes are refused with ``line:col``."""
-    document = load_yaml_document(path)
+    document = load_indented_yaml(path)
     source = str(path)
     if not isinstance(document, Mapping):
         raise InputError(
@@ -105,7 +148,61 @@ def load_interface(path: Path) -> ToolSpec:
                 hint=f"allowed keys are {', '.join(INTERFACE_KEYS)}",
             )
     _check_schema(document, source)
+    _expand_formats(document, source)
+    if _is_draft(path):
+        _LOG.warning(
+            "%s: the interface is still marked DRAFT (ossrflow interface draft guessed its types); "
+            "review it, then delete the '# DRAFT' line",
+            path,
+        )
     return ToolSpec(kind="interface", document=document, source=path)
+
+
+def _is_draft(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.readline(200).startswith(DRAFT_MARK.encode())
+
+
+def _parameters(document: Mapping[str, Any], section: str) -> Iterator[tuple[str, Any]]:
+    """``(name, parameter mapping)`` of an interface's inputs or outputs, in either form."""
+    given = document.get(section)
+    if isinstance(given, Mapping):
+        yield from ((str(k), v) for k, v in given.items() if isinstance(v, Mapping))
+    elif isinstance(given, list):
+        for item in given:
+            if isinstance(item, Mapping):
+                yield str(item.get("id", "?")), item
+
+
+def _expand_formats(document: Mapping[str, Any], source: str) -> None:
+    """``edam:format_N`` -> EDAM's IRI, as definitions and carts take it; a format that is no
+    IRI (a bare word, a media type, another prefix) is refused where it is written: CWL would
+    take it as a path relative to the tool, and no file would ever match it."""
+    for section in ("inputs", "outputs"):
+        for name, parameter in _parameters(document, section):
+            if "format" not in parameter:
+                continue
+            values = parameter["format"]
+            listed = values if isinstance(values, list) else [values]
+            expanded = [
+                _format_iri(v, source, parameter, f"{section}.{name}.format") for v in listed
+            ]
+            parameter["format"] = expanded if isinstance(values, list) else expanded[0]
+
+
+def _format_iri(value: object, source: str, parameter: Any, field: str) -> object:
+    text = str(value).strip()
+    if short := _EDAM_SHORT.fullmatch(text):
+        return EDAM_IRI + short.group(1)
+    if re.fullmatch(r"https?://\S+", text) or text.startswith("$("):
+        return value
+    raise InputError(
+        f"{field}: {text!r} is not a format IRI",
+        source=source,
+        location=location_of(parameter, "format"),
+        hint="write edam:format_N (e.g. edam:format_3752 for CSV) or a full IRI such as "
+        "https://www.iana.org/assignments/media-types/application/fits",
+    )
 
 
 def _check_schema(document: Mapping[str, Any], source: str) -> None:

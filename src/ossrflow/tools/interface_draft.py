@@ -24,6 +24,7 @@ from ruamel.yaml import YAML
 from ossrflow.errors import InputError, NotFound, UnsafeValue
 from ossrflow.integrity import atomic_write
 from ossrflow.registry.codemeta import Codemeta
+from ossrflow.tools.interface import DRAFT_MARK
 
 __all__ = [
     "HelpArgument",
@@ -40,6 +41,8 @@ __all__ = [
 _SKIP = {"-h", "--help", "--version", "-V", "--usage"}
 _OPTION_LINE = re.compile(r"^\s{1,12}(-[^\s,/=]+.*?)(?:\s{2,}(\S.*))?$")
 _PLAIN_COMMAND = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._+-]*$")
+_METAVAR = re.compile(r"^(?:[A-Z][A-Z0-9_-]*|[{\[<(].*|[A-Z]+\[.*)$")
+_OR_LINE = re.compile(r"^\s+or:\s")  # GNU: "  or:  sort [OPTION]... --files0-from=F"
 _OUTPUT_NAMES = re.compile(r"^(o|out|output|outfile|output_file|outdir|output_dir|out_dir|dest)$")
 _DIR_WORDS = re.compile(r"dir|folder|directory", re.IGNORECASE)
 _FILE_WORDS = re.compile(r"file|path|input|fits|events", re.IGNORECASE)
@@ -66,6 +69,7 @@ class HelpArgument:
 
     name: str
     repeated: bool = False
+    optional: bool = False  # written in brackets: ``[FILE]...``
 
     @property
     def ident(self) -> str:
@@ -81,9 +85,15 @@ class HelpText:
     description: str | None = None
 
 
+# Input names that would read as the tool's streams (gzip's -c/--stdout is a flag, not a file):
+# an input named ``stdout`` next to a captured-stdout output named the same is no valid tool.
+_STREAM_NAMES = {"stdin": "from_stdin", "stdout": "to_stdout", "stderr": "to_stderr"}
+
+
 def _ident(text: str) -> str:
     ident = re.sub(r"[^A-Za-z0-9_]+", "_", text).strip("_")
-    return ident if ident and not ident[0].isdigit() else f"arg_{ident}"
+    ident = ident if ident and not ident[0].isdigit() else f"arg_{ident}"
+    return _STREAM_NAMES.get(ident, ident)
 
 
 # --- running the program -------------------------------------------------------------------
@@ -168,7 +178,7 @@ def _usage(lines: Sequence[str]) -> str:
         if line.strip().lower().startswith("usage:"):
             parts = [line.strip()[len("usage:") :]]
             for more in lines[index + 1 :]:
-                if not more.strip() or not more.startswith(" "):
+                if not more.strip() or not more.startswith(" ") or _OR_LINE.match(more):
                     break
                 parts.append(more.strip())
             words = " ".join(parts).split(maxsplit=1)
@@ -187,18 +197,61 @@ def _unbracketed_options(usage: str) -> set[str]:
     return {t for t in _strip_brackets(usage).split() if t.startswith("-")}
 
 
+def _usage_groups(usage: str) -> list[tuple[list[str], bool, bool]]:
+    """The usage line as ``(words, bracketed, repeated)`` groups, left to right: a word outside
+    brackets is its own group; a top-level ``[...]`` is one group (``...`` inside or just after
+    it makes it repeated)."""
+    groups: list[tuple[list[str], bool, bool]] = []
+    depth = 0
+    words: list[str] = []
+    for piece in re.findall(r"\[|\]|\.\.\.|[^\s\[\]]+?(?=\.\.\.|[\s\[\]]|$)", usage):
+        if piece == "[":
+            depth += 1
+            if depth == 1:
+                words = []
+        elif piece == "]":
+            depth = max(0, depth - 1)
+            if depth == 0:
+                groups.append((words, True, "..." in words))
+        elif piece == "...":
+            if depth:
+                words.append(piece)
+            elif groups:
+                groups[-1] = (groups[-1][0], groups[-1][1], True)
+        elif depth:
+            words.append(piece)
+        else:
+            groups.append(([piece], False, False))
+    return groups
+
+
+def _positional(words: Sequence[str]) -> str | None:
+    """The argument a usage group names, or None (an option, its metavar, choices, OPTION)."""
+    names = [w for w in words if w != "..."]
+    if len(names) != 1:
+        return None
+    name = names[0].rstrip(".")
+    if not name or name.startswith(("-", "{")) or name.upper() in ("OPTION", "OPTIONS"):
+        return None
+    return name
+
+
 def _arguments(usage: str) -> tuple[HelpArgument, ...]:
-    tokens = _strip_brackets(usage).split()
-    found: list[HelpArgument] = []
-    for index, token in enumerate(tokens):
-        after_option = index > 0 and tokens[index - 1].startswith("-")
-        name = token.rstrip(".")
-        if token.startswith(("-", "{")) or not name or after_option or name == "OPTIONS":
+    """Positionals of the usage line, in order: required ones outside brackets, optional ones
+    alone in brackets (GNU ``[FILE]...``); ``...`` (or ``[NAME ...]`` after NAME) repeats one."""
+    found: dict[str, HelpArgument] = {}
+    option = False  # the previous word outside brackets is an option: this one is its value
+    for words, bracketed, repeated in _usage_groups(usage):
+        after_option = option and not bracketed
+        option = not bracketed and words[-1].startswith("-")
+        name = None if after_option else _positional(words)
+        if name is None:
             continue
-        repeated = token.endswith("...") or f"[{name} ...]" in usage
-        if not any(a.name == name for a in found):
-            found.append(HelpArgument(name=name, repeated=repeated))
-    return tuple(found)
+        if name in found:  # "input_file [input_file ...]": the same argument, repeated
+            found[name] = HelpArgument(name, True, found[name].optional)
+        else:
+            found[name] = HelpArgument(name, repeated, bracketed)
+    return tuple(found.values())
 
 
 def _options(lines: Sequence[str]) -> list[HelpOption]:
@@ -224,26 +277,38 @@ def _option(spec: str, help_lines: Sequence[str]) -> HelpOption:
         return HelpOption(tuple(spec.split(" / ")[0].split(", ")), None, help_text)
     names: list[str] = []
     metavar = None
-    for form in spec.split(", "):
+    forms = spec.split(", ")
+    while len(forms) > 1 and not forms[-1].startswith("-"):  # ", but slower)": help text
+        help_text = " ".join(f"{forms.pop()} {help_text}".split())
+        forms[-1] += ","
+    for form in forms:
         name, _, rest = form.replace("=", " ", 1).partition(" ")
         names.append(name)
-        metavar = rest.strip() or metavar
+        word, _, more = rest.strip().partition(" ")
+        if word and not _METAVAR.match(word):  # "--synchronous synchronous output": help text
+            help_text = " ".join(f"{rest} {help_text}".split())
+        elif word:
+            metavar = word if not more else rest.strip()
     return HelpOption(tuple(names), metavar, help_text, "[required]" in help_text)
 
 
 def _description(lines: Sequence[str]) -> str | None:
+    """The paragraph right after the usage block (argparse and click leave a blank line first,
+    GNU programs do not); never option text or a section such as "Options:"."""
     for index, line in enumerate(lines):
-        if line.strip().lower().startswith("usage:"):
-            rest = [x.strip() for x in lines[index + 1 :]]
-            start = next((i for i, x in enumerate(rest) if not x), None)
-            if start is None:
-                return None
-            paragraph = []
-            for text in rest[start + 1 :]:
-                if not text or text.endswith(":"):
-                    break
-                paragraph.append(text)
-            return " ".join(paragraph) or None
+        if not line.strip().lower().startswith("usage:"):
+            continue
+        rest = list(lines[index + 1 :])
+        while rest and rest[0].startswith(" ") and rest[0].strip() and not _OR_LINE.match(rest[0]):
+            rest.pop(0)  # the usage line's continuation
+        while rest and (not rest[0].strip() or _OR_LINE.match(rest[0])):
+            rest.pop(0)
+        paragraph = []
+        for text in rest:
+            if not text.strip() or text.strip().endswith(":") or _OPTION_LINE.match(text):
+                break
+            paragraph.append(text.strip())
+        return " ".join(paragraph) or None
     return None
 
 
@@ -304,7 +369,7 @@ def _input_for_argument(
     guess = _guess_type(argument.ident, None)
     if argument.repeated:
         guess = f"{guess}[]" if isinstance(guess, str) else {"type": "array", "items": guess}
-    return {"type": guess, "inputBinding": binding}, None
+    return {"type": _optional(guess) if argument.optional else guess, "inputBinding": binding}, None
 
 
 def _draft_document(help_text: HelpText, command: str) -> dict[str, object]:
@@ -338,7 +403,7 @@ def render_interface_draft(help_text: HelpText, command: str) -> str:
     yaml.width = 4096
     stream = io.StringIO()
     stream.write(
-        "# DRAFT: review before use.\n"
+        f"{DRAFT_MARK}\n"
         f"# Written by `ossrflow interface draft` from `{_one_line(command)} --help`.\n"
         "# The types are guesses: check File vs string, optional (?) vs required, and outputs.\n"
         "# Reference: docs/cwlgen.md (the interface file is a CWL CommandLineTool fragment).\n"

@@ -244,4 +244,7 @@ def test_missing_cart_file_is_not_found(tmp_path: Path) -> None:
     )
     with pytest.raises(NotFound) as caught:
         load_definition(path)
-    assert str(caught.value).startswith(f"{tmp_path / 'nope.json'}: file does not exist")
+    assert str(caught.value) == (
+        f"{path}:2:14: inputs.c.cart: {tmp_path / 'nope.json'}: file does not exist "
+        "(fix: check the path and try again)"
+    )

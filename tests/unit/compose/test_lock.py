@@ -19,10 +19,9 @@ from ossrflow.compose.lock import (
     load_lock,
     parse_lock,
     render_lock,
-    verify_entry_files,
-    verify_input_files,
     write_lock,
 )
+from ossrflow.compose.pinning import verify_entry_files, verify_input_files
 from ossrflow.errors import ChecksumMismatch, InputError
 
 SHA = "a" * 64
@@ -97,6 +96,10 @@ def test_default_lock_path() -> None:
             "inputs.images.files[0].size: is not a byte count",
         ),
         (lambda d: d["inputs"]["n"].update(kind="guess"), "inputs.n.kind: unknown kind 'guess'"),
+        (
+            lambda d: d["inputs"]["images"]["files"][0].update(member_of=["ds"]),
+            "inputs.images.files[0].member_of: is missing or not text",
+        ),
         (lambda d: d.update(entries=[]), "entries: is not an object"),
     ],
 )
@@ -166,3 +169,104 @@ def test_input_verification() -> None:
     with pytest.raises(ChecksumMismatch) as caught:
         verify_input_files("images", pin, (), source="a.yml", location="5:3", definition="a.yml")
     assert "inputs.images: holds 0 files, the lock pins 1" in str(caught.value)
+
+
+def test_lock_changes_name_the_files_that_changed() -> None:
+    """Issue 14: `inputs.x: changed` said nothing of which file; now each file is named."""
+    from dataclasses import replace
+
+    from ossrflow.compose.lock import lock_changes
+
+    old = sample()
+    images = old.inputs["images"]
+    a = images.files[0]
+    new_files = (replace(a, sha256="c" * 64), FilePin("b.fits", "data/b.fits", 10, SHA))
+    tool = old.entries["tool"]
+    new = replace(
+        old,
+        entries={"tool": replace(tool, files={**tool.files, "tool.cwl": MD5})},
+        inputs={"images": replace(images, files=new_files)},
+    )
+    assert lock_changes(old, new) == [
+        "entries.tool: files changed: tool.cwl",
+        f"inputs.images: a.fits sha256:{SHA[:16]}… -> sha256:{'c' * 16}…; b.fits new",
+        "inputs.n: removed",
+    ]
+    assert lock_changes(old, old) == []
+
+
+def test_the_workflow_pin_round_trips(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    workflow = tmp_path / "workflow.cwl"
+    workflow.write_text("cwlVersion: v1.2\n", encoding="utf-8")
+    lock = replace(sample(), workflow=PathPin("workflow.cwl", SHA))
+    path = write_lock(lock, tmp_path / "ossrflow.lock.json")
+    assert load_lock(path) == lock
+    assert not lock.pins_workflow(workflow)
+    from ossrflow.compose.lock import path_pin
+
+    pinned = replace(lock, workflow=path_pin(workflow, tmp_path))
+    assert pinned.pins_workflow(workflow)
+
+
+# --- a Rucio dataset: one pin per file, member_of the dataset -----------------------------------
+
+ADLER32 = "adler32:f32c04dd"
+
+
+def dataset_lock() -> Lock:
+    from dataclasses import replace
+
+    files = tuple(
+        FilePin(
+            f"{n}.fits", f"ossrflow:m67.calib.{n}.fits", 5760, c * 64, ADLER32, "ossrflow:m67.calib"
+        )
+        for n, c in (("bias", "b"), ("flat", "f"))
+    )
+    return replace(sample(), inputs={"calib": InputPin("files", files)})
+
+
+def test_a_datasets_files_round_trip_with_their_dataset(tmp_path: Path) -> None:
+    path = write_lock(dataset_lock(), tmp_path / "x.lock.json")
+    assert load_lock(path) == dataset_lock()
+    assert json.loads(path.read_text())["inputs"]["calib"]["files"][0] == {
+        "checksum": ADLER32,
+        "location": "ossrflow:m67.calib.bias.fits",
+        "member_of": "ossrflow:m67.calib",
+        "name": "bias.fits",
+        "sha256": "b" * 64,
+        "size": 5760,
+    }
+    # Other files have no member_of key (locks written before it read the same).
+    assert "member_of" not in json.loads(render_lock(sample()))["inputs"]["images"]["files"][0]
+
+
+def test_a_dataset_that_changed_is_refused_and_relocking_names_its_files() -> None:
+    from dataclasses import replace
+
+    from ossrflow.compose.lock import lock_changes
+
+    old = dataset_lock()
+    pin = old.inputs["calib"]
+    bias, flat = pin.files
+    grown = (bias, replace(flat, sha256="0" * 64), replace(flat, name="dark.fits"))
+    new = replace(old, inputs={"calib": replace(pin, files=grown)})
+    with pytest.raises(ChecksumMismatch) as caught:
+        verify_input_files("calib", pin, grown, source="a.yml", location="6:3", definition="a.yml")
+    assert str(caught.value) == (
+        "a.yml:6:3: inputs.calib: holds 3 files, the lock pins 2 (fix: run `ossrflow lock "
+        "a.yml` to pin the new state, if the change is expected)"
+    )
+    changed = (bias, replace(flat, sha256="0" * 64))
+    with pytest.raises(ChecksumMismatch) as caught:
+        verify_input_files(
+            "calib", pin, changed, source="a.yml", location="6:3", definition="a.yml"
+        )
+    assert f"file 1 is 'flat.fits' sha256:{'0' * 16}…, the lock pins 'flat.fits'" in str(
+        caught.value
+    )
+    assert lock_changes(old, new) == [
+        f"inputs.calib: flat.fits (in ossrflow:m67.calib) sha256:{'f' * 16}… -> sha256:"
+        f"{'0' * 16}…; dark.fits (in ossrflow:m67.calib) new",
+    ]

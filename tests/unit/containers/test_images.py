@@ -112,6 +112,37 @@ def test_pins_file_round_trips(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"version": 1, "engine": "docker"}',
+        '{"version": 1, "engine": "docker", "images": [{"key": "k"}]}',
+        '{"version": 1, "engine": "docker", "images": [7]}',
+        '{"version": 1, "engine": 7, "images": []}',
+        '{"version": 1, "engine": "docker", "images": [{"key": "k", "ref": "a", "digest": "d", '
+        '"engine": "docker", "how": "present", "steps": [["s"]]}]}',
+    ],
+    ids=["no-images", "missing-fields", "not-a-record", "engine-not-text", "steps-not-text"],
+)
+def test_a_malformed_pins_file_is_one_line(text: str):
+    with pytest.raises(InputError) as info:
+        parse_pins(text, source="images.json")
+    assert str(info.value) == (
+        "images.json: not an image list this ossrflow version wrote "
+        "(fix: plan the run again (run the same command))"
+    )
+
+
+def test_a_pins_file_nested_too_deep_is_one_line(tmp_path):
+    (tmp_path / "images.json").write_text('{"images": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    with pytest.raises(InputError) as info:
+        load_pins(tmp_path)
+    assert str(info.value) == (
+        f"{tmp_path / 'images.json'}: values are nested more than 128 levels deep (fix: this is "
+        "not a document ossrflow reads; check where it came from)"
+    )
+
+
 @pytest.fixture
 def counting_docker(tmp_path) -> tuple[Engine, Path]:
     """A docker whose store holds every image (its id: a hash of the name); it logs its calls."""

@@ -656,3 +656,50 @@ def test_rerun_refuses_a_folder_without_a_crate(tmp_path: Path):
         f"error: {tmp_path}: no ro-crate-metadata.json here (fix: give the run directory of "
         "`ossrflow run` or its provenance/ folder)\n",
     )
+
+
+def _hostile_packed(crate: Path, text: str) -> Path:
+    """Replace the crate's packed workflow and give metadata and trace its sha256 (consistent)."""
+    packed = crate / "workflow" / "packed.cwl"
+    packed.write_text(text, encoding="utf-8")
+    digest = sha256(packed.read_bytes())
+    _rewrite_trace(crate, lambda d: d["workflow"].update(sha256=digest))
+    metadata = crate / "ro-crate-metadata.json"
+    graph = json.loads(metadata.read_text())
+    for entity in graph["@graph"]:
+        if entity["@id"] == "workflow/packed.cwl":
+            entity["sha256"] = digest
+    metadata.write_text(json.dumps(graph), encoding="utf-8")
+    return packed
+
+
+@pytest.mark.parametrize("images", [True, False], ids=["pinned-images", "no-images"])
+def test_rerun_refuses_a_packed_workflow_nested_too_deep(
+    fake: FakeRun, tmp_path: Path, images: bool
+):
+    from ossrflow.provenance.model import ContainerImage
+
+    image = ContainerImage("localhost/ossrflow/astropy:8.0.1", "sha256:" + "ab" * 32, "docker")
+    crate = record(fake, images=[image] if images else [])
+    packed = _hostile_packed(crate, '{"steps": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    again = tmp_path / "again"
+    assert run_cli("rerun", str(crate), "--run-dir", str(again)) == (
+        2,
+        "",
+        f"error: {packed}: values are nested more than 128 levels deep (fix: this is not a "
+        "document ossrflow reads; check where it came from)\n",
+    )
+    assert not again.exists()
+
+
+def test_rerun_refuses_a_packed_workflow_that_is_not_an_object(fake: FakeRun, tmp_path: Path):
+    from ossrflow.provenance.model import ContainerImage
+
+    image = ContainerImage("localhost/ossrflow/astropy:8.0.1", "sha256:" + "ab" * 32, "docker")
+    packed = _hostile_packed(record(fake, images=[image]), "[1, 2]\n")
+    assert run_cli("rerun", str(packed.parent.parent), "--run-dir", str(tmp_path / "again")) == (
+        2,
+        "",
+        f"error: {packed}: the packed workflow is not a JSON object (fix: restore the published "
+        "crate; ossrflow writes a packed CWL document here)\n",
+    )

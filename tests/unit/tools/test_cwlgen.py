@@ -286,6 +286,18 @@ def test_written_tool_passes_cwltool_validate_and_cwl_utils(tmp_path: Path) -> N
     assert out.endswith(f"{path} is valid CWL.\n")
 
 
+def test_plain_cwltool_validate_is_quiet_and_offline(tmp_path: Path) -> None:
+    """`cwltool --validate tool.cwl` as a user types it (its own fetcher, no --skip-schemas):
+    no schema.org RDF to fetch, no type to look up, so no warning and no network lookup."""
+    from cwltool.main import main
+
+    path = write_tool(_generate("gammapy-info"), tmp_path / "info.cwl")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--validate", str(path)], stdout=out, stderr=err) == 0, err.getvalue()
+    assert "WARNING" not in err.getvalue()
+    assert out.getvalue().endswith(f"{path} is valid CWL.\n")
+
+
 def _run_cwltool(tool: Path, job: list[str], tmp: Path) -> tuple[int, str, str]:
     return _cwltool(
         "--outdir",

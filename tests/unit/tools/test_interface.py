@@ -128,3 +128,62 @@ def test_entry_name_picks_the_tool_and_workflows_are_skipped() -> None:
     only_workflow = {"app-water-body.cwl": WATER / "app-water-body.cwl"}
     assert select_shipped_cwl(only_workflow, names=(), tool=None, source="E") is None
     assert select_shipped_cwl({}, names=(), tool=None, source="E") is None
+
+
+FORMATS = """\
+baseCommand: [sort]
+inputs:
+  table:
+    type: File
+    format: edam:format_3752
+    inputBinding: {position: 1}
+  extra:
+    type: File?
+    format: [edam:format_3475, https://www.iana.org/assignments/media-types/application/fits]
+outputs:
+  - id: sorted
+    type: stdout
+    format: edam:format_3752
+stdout: sorted.csv
+"""
+
+
+def test_edam_short_formats_are_expanded_as_definitions_and_carts_do(tmp_path: Path) -> None:
+    """Issue 14: `edam:format_N` became the relative IRI 'format_3752'; now EDAM's IRI."""
+    path = tmp_path / "ossrflow-interface.yml"
+    path.write_text(FORMATS, encoding="utf-8")
+    document = load_interface(path).document
+    assert document["inputs"]["table"]["format"] == "http://edamontology.org/format_3752"
+    assert document["inputs"]["extra"]["format"] == [
+        "http://edamontology.org/format_3475",
+        "https://www.iana.org/assignments/media-types/application/fits",
+    ]
+    assert document["outputs"][0]["format"] == "http://edamontology.org/format_3752"
+
+
+@pytest.mark.parametrize("value", ["format_3752", "text/csv", "iana:text/csv"])
+def test_a_format_that_is_no_iri_is_refused_where_it_is_written(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "ossrflow-interface.yml"
+    path.write_text(
+        FORMATS.replace("format: edam:format_3752\n    input", f"format: {value}\n    input")
+    )
+    with pytest.raises(InputError) as info:
+        load_interface(path)
+    assert str(info.value) == (
+        f"{path}:5:5: inputs.table.format: {value!r} is not a format IRI (fix: write "
+        "edam:format_N (e.g. edam:format_3752 for CSV) or a full IRI such as "
+        "https://www.iana.org/assignments/media-types/application/fits)"
+    )
+
+
+def test_a_draft_interface_is_used_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "ossrflow-interface.yml"
+    path.write_text("# DRAFT: review before use.\n" + FORMATS, encoding="utf-8")
+    with caplog.at_level("WARNING"):
+        assert load_interface(path).kind == "interface"
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{path}: the interface is still marked DRAFT (ossrflow interface draft guessed its "
+        "types); review it, then delete the '# DRAFT' line"
+    ]

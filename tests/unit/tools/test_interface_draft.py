@@ -20,6 +20,7 @@ from ossrflow.tools.interface_draft import (
     draft_interface,
     parse_help,
     query_help,
+    render_interface_draft,
     write_interface_draft,
 )
 from tests.conftest import DATA
@@ -190,3 +191,45 @@ def test_program_without_usage_is_refused(tmp_path: Path) -> None:
         f"{program}: `{program} --help` printed no usage line (exit 0) "
         "(fix: write the interface file by hand (docs/cwlgen.md))"
     )
+
+
+# --- GNU programs (recorded help: tests/data/helpdraft/*.help.txt) ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("program", "description"),
+    [
+        ("sha256sum", "Print or check SHA256 (256-bit) checksums."),
+        ("gzip", "Compress or uncompress FILEs (by default, compress FILES in-place)."),
+        ("sort", "Write sorted concatenation of all FILE(s) to standard output."),
+    ],
+)
+def test_gnu_help_gives_the_file_positional_and_its_own_description(
+    program: str, description: str
+) -> None:
+    """Issue 14: `[FILE]...` was missed and doc: took option text ("Mandatory arguments …")."""
+    parsed = parse_help((PROGRAMS / f"{program}.help.txt").read_text(encoding="utf-8"))
+    assert parsed.arguments == (HelpArgument("FILE", repeated=True, optional=True),)
+    assert parsed.description == description
+
+
+def test_gnu_draft_has_no_input_named_stdout_and_is_a_valid_tool(tmp_path: Path) -> None:
+    text = render_interface_draft(
+        parse_help((PROGRAMS / "gzip.help.txt").read_text(encoding="utf-8")), "gzip"
+    )
+    draft = YAML(typ="safe").load(text)
+    assert draft["inputs"]["file"] == {"type": "File[]?", "inputBinding": {"position": 1}}
+    assert draft["inputs"]["to_stdout"] == {
+        "type": "boolean?",
+        "inputBinding": {"prefix": "--stdout"},
+        "doc": "write on standard output, keep original files unchanged",
+    }
+    assert "stdout" not in draft["inputs"]
+    assert draft["inputs"]["suffix"]["type"] == "string?"
+    assert draft["inputs"]["synchronous"]["doc"] == (
+        "synchronous output (safer if system crashes, but slower)"
+    )
+    assert draft["outputs"] == {"stdout": {"type": "stdout"}}
+    path = tmp_path / "ossrflow-interface.yml"
+    write_interface_draft(text, path)
+    generate_tool(_codemeta(), interface=path)  # validates with cwltool

@@ -33,39 +33,30 @@ outputs:
 stdout: counts.txt
 s:softwareVersion: 0.5.0
 s:author:
-- class: s:Person
-  s:name: Cosimo Nigro
+- s:name: Cosimo Nigro
   s:identifier: https://orcid.org/0000-0001-8375-1907
   s:email: mailto:cosimo.nigro@ifae.es
 s:contributor:
-- class: s:Person
-  s:name: Julian Sitarek
+- s:name: Julian Sitarek
   s:identifier: https://orcid.org/0000-0002-1659-5374
   s:email: mailto:jsitarek@uni.lodz.pl
-- class: s:Person
-  s:name: Pawel Gliwny
+- s:name: Pawel Gliwny
   s:identifier: https://orcid.org/0000-0002-4183-391X
   s:email: mailto:p.gliwny@gmail.com
-- class: s:Person
-  s:name: David Sanchez
+- s:name: David Sanchez
   s:email: mailto:david.sanchez@lapp.in2p3.fr
-- class: s:Person
-  s:name: Matthew Craig
+- s:name: Matthew Craig
   s:identifier: https://orcid.org/0000-0001-7988-8919
   s:email: mailto:mattwcraig@gmail.com
-- class: s:Person
-  s:name: Thomas Vuillaume
+- s:name: Thomas Vuillaume
   s:identifier: https://orcid.org/0000-0002-5686-2078
   s:email: mailto:vuillaume@lapp.in2p3.fr
-- class: s:Person
-  s:name: Ilaria Viale
+- s:name: Ilaria Viale
   s:email: mailto:ilaria.viale.1@studenti.unipd.it
-- class: s:Person
-  s:name: Dimitrios Maniadakis
+- s:name: Dimitrios Maniadakis
   s:email: mailto:dimitrioskonstantinos.maniadakis@studenti.unipd.it
 s:maintainer:
-- class: s:Person
-  s:name: Cosimo Nigro
+- s:name: Cosimo Nigro
   s:identifier: https://orcid.org/0000-0001-8375-1907
   s:email: mailto:cosimo.nigro@ifae.es
 s:license: https://spdx.org/licenses/BSD-3-Clause
@@ -88,5 +79,3 @@ s:dateModified: '2023-02-12'
 s:datePublished: '2021-04-14'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

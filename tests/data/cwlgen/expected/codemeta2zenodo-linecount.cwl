@@ -36,13 +36,11 @@ outputs:
 stdout: counts.txt
 s:softwareVersion: 1.3.0
 s:author:
-- class: s:Person
-  s:name: Thomas Vuillaume
+- s:name: Thomas Vuillaume
   s:identifier: https://orcid.org/0000-0002-5686-2078
   s:email: mailto:thomas.vuillaume@lapp.in2p3.fr
 s:maintainer:
-- class: s:Person
-  s:name: Thomas Vuillaume
+- s:name: Thomas Vuillaume
   s:identifier: https://orcid.org/0000-0002-5686-2078
   s:email: mailto:thomas.vuillaume@lapp.in2p3.fr
 s:license: https://spdx.org/licenses/MIT
@@ -64,5 +62,3 @@ s:dateModified: '2026-04-03'
 s:datePublished: '2026-04-03'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

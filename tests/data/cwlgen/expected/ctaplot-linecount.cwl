@@ -35,13 +35,11 @@ outputs:
 stdout: counts.txt
 s:softwareVersion: 0.6.5
 s:author:
-- class: s:Person
-  s:name: Thomas Vuillaume
+- s:name: Thomas Vuillaume
   s:identifier: https://orcid.org/0000-0002-5686-2078
   s:email: mailto:thomas.vuillaume@lapp.in2p3.fr
 s:contributor:
-- class: s:Person
-  s:name: Mikael Jacquemont
+- s:name: Mikael Jacquemont
   s:email: mailto:mikael.jacquemont@lapp.in2p3.fr
 s:license: https://spdx.org/licenses/MIT
 s:codeRepository: https://github.com/cta-observatory/ctaplot.git
@@ -54,5 +52,3 @@ s:dateModified: '2025-10-07'
 s:datePublished: '2025-10-07'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

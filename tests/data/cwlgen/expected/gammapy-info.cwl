@@ -62,101 +62,69 @@ outputs:
 stdout: gammapy-info.txt
 s:softwareVersion: v2.0
 s:author:
-- class: s:Organization
-  s:name: Gammapy team
-- class: s:Person
-  s:name: Fabio Acero
+- s:name: Gammapy team
+- s:name: Fabio Acero
   s:identifier: https://orcid.org/0000-0002-6606-2816
-- class: s:Person
-  s:name: Kush Agarwal
+- s:name: Kush Agarwal
   s:identifier: https://orcid.org/0009-0004-3008-3035
-- class: s:Person
-  s:name: Arnau Aguasca-Cabot
+- s:name: Arnau Aguasca-Cabot
   s:identifier: https://orcid.org/0000-0001-8816-4920
-- class: s:Person
-  s:name: Tora T.H. Arnesen
+- s:name: Tora T.H. Arnesen
   s:identifier: https://orcid.org/0009-0004-0816-0700
-- class: s:Person
-  s:name: Ebraam Ashraf
+- s:name: Ebraam Ashraf
   s:identifier: https://orcid.org/0009-0005-2096-3466
-- class: s:Person
-  s:name: Y. Emre Bahar
+- s:name: Y. Emre Bahar
   s:identifier: https://orcid.org/0000-0002-4893-7615
-- class: s:Person
-  s:name: Tomas Bylund
+- s:name: Tomas Bylund
   s:identifier: https://orcid.org/0000-0003-2946-1313
-- class: s:Person
-  s:name: Marie-Sophie Carrasco
+- s:name: Marie-Sophie Carrasco
   s:identifier: https://orcid.org/0000-0001-6484-485X
-- class: s:Person
-  s:name: Alexander Cerviño Cortínez
+- s:name: Alexander Cerviño Cortínez
   s:identifier: https://orcid.org/0009-0007-1566-9507
-- class: s:Person
-  s:name: Pratham Chaudhary
+- s:name: Pratham Chaudhary
   s:identifier: https://orcid.org/0009-0000-3755-6262
-- class: s:Person
-  s:name: Yaocheng Chen
+- s:name: Yaocheng Chen
   s:identifier: https://orcid.org/0000-0002-8967-4911
-- class: s:Person
-  s:name: Axel Donath
+- s:name: Axel Donath
   s:identifier: https://orcid.org/0000-0003-4568-7005
-- class: s:Person
-  s:name: Anshita Dubey
+- s:name: Anshita Dubey
   s:identifier: https://orcid.org/0009-0002-0120-8586
-- class: s:Person
-  s:name: Katharina Egg
+- s:name: Katharina Egg
   s:identifier: https://orcid.org/0009-0002-4238-034X
-- class: s:Person
-  s:name: Kirsty Feijen
+- s:name: Kirsty Feijen
   s:identifier: https://orcid.org/0000-0003-1476-3714
-- class: s:Person
-  s:name: Claudio Galelli
+- s:name: Claudio Galelli
   s:identifier: https://orcid.org/0000-0002-7372-9703
-- class: s:Person
-  s:name: Lea Heckmann
+- s:name: Lea Heckmann
   s:identifier: https://orcid.org/0000-0002-6653-8407
-- class: s:Person
-  s:name: Basmala Hekal
+- s:name: Basmala Hekal
   s:identifier: https://orcid.org/0009-0001-6071-9522
-- class: s:Person
-  s:name: Bruno Khélifi
+- s:name: Bruno Khélifi
   s:identifier: https://orcid.org/0000-0001-6876-5577
-- class: s:Person
-  s:name: Maximilian Linhoff
+- s:name: Maximilian Linhoff
   s:identifier: https://orcid.org/0000-0001-7993-8189
-- class: s:Person
-  s:name: Daniel Morcuende
+- s:name: Daniel Morcuende
   s:identifier: https://orcid.org/0000-0001-9400-0922
-- class: s:Person
-  s:name: Mireia Nievas Rosillo
+- s:name: Mireia Nievas Rosillo
   s:identifier: https://orcid.org/0000-0002-8321-9168
-- class: s:Person
-  s:name: Natthan Pigoux
+- s:name: Natthan Pigoux
   s:identifier: https://orcid.org/0009-0001-0100-9846
-- class: s:Person
-  s:name: Pierre Pichard
+- s:name: Pierre Pichard
   s:identifier: https://orcid.org/0009-0005-9803-0762
-- class: s:Person
-  s:name: Fabio Pintore
+- s:name: Fabio Pintore
   s:identifier: https://orcid.org/0000-0002-3869-2925
-- class: s:Person
-  s:name: Maxime Regeard
+- s:name: Maxime Regeard
   s:identifier: https://orcid.org/0000-0002-3844-6003
-- class: s:Person
-  s:name: Quentin Remy
+- s:name: Quentin Remy
   s:identifier: https://orcid.org/0000-0002-8815-6530
-- class: s:Person
-  s:name: Leander Schlegel
+- s:name: Leander Schlegel
   s:identifier: https://orcid.org/0009-0002-3619-951X
-- class: s:Person
-  s:name: Atreyee Sinha
+- s:name: Atreyee Sinha
   s:identifier: https://orcid.org/0000-0002-9238-7163
-- class: s:Person
-  s:name: Régis Terrier
+- s:name: Régis Terrier
   s:identifier: https://orcid.org/0000-0002-8219-4667
 s:maintainer:
-- class: s:Person
-  s:name: Axel Donath
+- s:name: Axel Donath
   s:identifier: https://orcid.org/0000-0003-4568-7005
 s:license: https://spdx.org/licenses/BSD-3-Clause
 s:codeRepository: https://github.com/gammapy/gammapy
@@ -170,5 +138,3 @@ s:dateModified: '2026-04-02'
 s:datePublished: '2025-07-26'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

@@ -34,13 +34,11 @@ outputs:
 stdout: counts.txt
 s:softwareVersion: 1.0.0
 s:author:
-- class: s:Person
-  s:name: Josiah Carberry
+- s:name: Josiah Carberry
   s:identifier: https://orcid.org/0000-0002-1825-0097
   s:email: mailto:josiah.carberry@example.org
 s:maintainer:
-- class: s:Person
-  s:name: Josiah Carberry
+- s:name: Josiah Carberry
 s:license: https://spdx.org/licenses/BSD-3-Clause
 s:codeRepository: https://example.org/ossrflow/linecount
 s:identifier: https://doi.org/10.5281/zenodo.0000001
@@ -51,5 +49,3 @@ s:keywords:
 s:datePublished: '2026-01-15'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

@@ -30,25 +30,20 @@ outputs:
 stdout: counts.txt
 s:softwareVersion: 0.11.3
 s:author:
-- class: s:Person
-  s:name: Thomas Vuillaume
+- s:name: Thomas Vuillaume
   s:identifier: https://orcid.org/0000-0002-5686-2078
   s:email: mailto:thomas.vuillaume@lapp.in2p3.fr
-- class: s:Person
-  s:name: Enrique Garcia
+- s:name: Enrique Garcia
   s:identifier: https://orcid.org/0000-0003-2224-4594
   s:email: mailto:enrique.garcia@lapp.in2p3.fr
-- class: s:Person
-  s:name: Lukas Nickel
+- s:name: Lukas Nickel
   s:identifier: https://orcid.org/0000-0001-7110-0533
   s:email: mailto:lukas.nickel@tu-dortmund.de
-- class: s:Person
-  s:name: Arnau Aguasca-Cabot
+- s:name: Arnau Aguasca-Cabot
   s:identifier: https://orcid.org/0000-0001-8816-4920
   s:email: mailto:arnau.aguasca@fqa.ub.edu
 s:maintainer:
-- class: s:Person
-  s:name: Enrique Garcia
+- s:name: Enrique Garcia
   s:identifier: https://orcid.org/0000-0003-2224-4594
   s:email: mailto:enrique.garcia@lapp.in2p3.fr
 s:license: https://spdx.org/licenses/MIT
@@ -64,5 +59,3 @@ s:dateCreated: '2019-09-18'
 s:datePublished: '2024-10-18'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

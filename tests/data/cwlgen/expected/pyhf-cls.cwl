@@ -51,14 +51,11 @@ outputs:
 stdout: cls.json
 s:softwareVersion: 0.7.0rc4
 s:author:
-- class: s:Person
-  s:name: Lukas Heinrich
+- s:name: Lukas Heinrich
   s:email: mailto:lukas.heinrich@cern.ch
-- class: s:Person
-  s:name: Matthew Feickert
+- s:name: Matthew Feickert
   s:email: mailto:matthew.feickert@cern.ch
-- class: s:Person
-  s:name: Giordon Stark
+- s:name: Giordon Stark
   s:email: mailto:gstark@cern.ch
 s:license: https://spdx.org/licenses/Apache-2.0
 s:codeRepository: https://github.com/scikit-hep/pyhf
@@ -67,5 +64,3 @@ s:keywords:
 - physics fitting numpy scipy tensorflow pytorch jax
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf

@@ -55,11 +55,9 @@ outputs:
     glob: '*.tif'
 s:softwareVersion: 1.0.0
 s:author:
-- class: s:Person
-  s:name: Jane Doe
+- s:name: Jane Doe
   s:email: mailto:jane.doe@acme.earth
-- class: s:Person
-  s:name: John Doe
+- s:name: John Doe
   s:email: mailto:john.doe@acme.earth
 s:license: https://spdx.org/licenses/CC-BY-NC-SA-4.0
 s:codeRepository: https://github.com/Terradue/app-package-training-bids23.git
@@ -76,5 +74,3 @@ s:dateModified: '2022-09-25'
 s:datePublished: '2022-09-25'
 $namespaces:
   s: https://schema.org/
-$schemas:
-- https://schema.org/version/latest/schemaorg-current-https.rdf
