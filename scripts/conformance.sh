@@ -12,8 +12,9 @@
 #
 # Profiles: --profile local|slurm|htcondor (make conformance PROFILE=...) runs the `required` tests
 # (unless --docker or cwltest arguments choose others) through that profile, and writes its row
-# of the "required tests by profile" table in docs/conformance.md. Slurm and HTCondor run without
-# containers (their profiles take apptainer or podman, which the test clusters lack) and are
+# of the "required tests by profile" table in docs/conformance.md. Slurm runs its steps in Podman
+# when it runs here (the profile takes apptainer or podman, never docker), else without
+# containers; HTCondor without (the pool's chroot has no engine). Both are
 # started first (scripts/cluster/*.sh start: a no-op when they run). On HTCondor the runner runs
 # inside the pool's chroot (htcondor.sh exec, through build/conformance/htcondor-runner.sh), with
 # each test's output folder handed to the pool's user.
@@ -58,7 +59,12 @@ if [ -n "$profile" ]; then
   esac
   full=0
   if [ "${#selection[@]}" -eq 0 ] && [ $# -eq 0 ]; then selection=(--tags required); row=1; fi
-  [ "$profile" = local ] || engine="${engine:-none}"
+  if [ "$profile" = slurm ] && [ -z "$engine" ]; then
+    # The Slurm profile's engines are apptainer, podman, none: Podman, when it runs here.
+    engine=none
+    bash scripts/containers/podman.sh status >/dev/null 2>&1 && engine=podman
+  fi
+  if [ "$profile" = htcondor ]; then engine="${engine:-none}"; fi  # the chroot has no engine
 fi
 [ $# -gt 0 ] && full=0  # a subset (-n, -s ...): docs/conformance.md keeps the last full run
 if [ ! -f "$SUITE/conformance_tests.yaml" ]; then
