@@ -35,11 +35,17 @@ class RemoteRefused(Exception):
 
 
 @cache
-def offline_fetcher(*, bounded: bool = False) -> type[Any]:
+def offline_fetcher(
+    *,
+    bounded: bool = False,
+    refuse: type[Exception] = RemoteRefused,
+    reason: str = _REFUSED,
+) -> type[Any]:
     """A schema-salad fetcher that reads local files and never touches the network.
 
-    ``bounded`` also checks every local document against the limits of untrusted documents
-    (module docstring) before handing its text over.
+    An http(s) address raises ``refuse(f"{url} {reason}")``. ``bounded`` also checks every local
+    document against the limits of untrusted documents (module docstring) before handing its
+    text over.
     """
     from schema_salad.fetcher import DefaultFetcher
 
@@ -51,7 +57,7 @@ def offline_fetcher(*, bounded: bool = False) -> type[Any]:
 
         def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
             if url.startswith(("http://", "https://")):
-                raise RemoteRefused(f"{url} {_REFUSED}")
+                raise refuse(f"{url} {reason}")
             if bounded:
                 check_local_document(url)
             return str(super().fetch_text(url, content_types))

@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ossrflow.cwl.offline import offline_fetcher
 from ossrflow.documents import load_yaml_document, location_of
 from ossrflow.errors import InputError, Unsupported
 
@@ -38,7 +39,6 @@ __all__ = [
     "load_indented_yaml",
     "load_interface",
     "load_shipped_cwl",
-    "offline_fetcher",
     "quiet_cwl_logs",
     "select_shipped_cwl",
     "verify_cwl",
@@ -401,7 +401,9 @@ def verify_cwl(path: Path, *, source: str | None = None) -> None:
         {
             "skip_schemas": True,
             "construct_tool_object": default_make_tool,
-            "fetcher_constructor": offline_fetcher(),
+            "fetcher_constructor": offline_fetcher(
+                refuse=ValidationException, reason="is not fetched: validation works offline"
+            ),
         }
     )
     try:
@@ -413,26 +415,6 @@ def verify_cwl(path: Path, *, source: str | None = None) -> None:
         raise _cwltool_error(to_one_line_messages(exc), source or str(path)) from None
     except WorkflowException as exc:
         raise _cwltool_error(str(exc), source or str(path)) from None
-
-
-@cache
-def offline_fetcher() -> Any:
-    """A schema-salad fetcher class that reads local files and never touches the network."""
-    from schema_salad.exceptions import ValidationException
-    from schema_salad.fetcher import DefaultFetcher
-
-    class OfflineFetcher(DefaultFetcher):
-        def check_exists(self, url: str) -> bool:
-            if url.startswith(("http://", "https://")):
-                return True
-            return bool(super().check_exists(url))
-
-        def fetch_text(self, url: str, content_types: list[str] | None = None) -> str:
-            if url.startswith(("http://", "https://")):
-                raise ValidationException(f"{url} is not fetched: validation works offline")
-            return str(super().fetch_text(url, content_types))
-
-    return OfflineFetcher
 
 
 def _cwltool_error(message: str, source: str) -> InputError:

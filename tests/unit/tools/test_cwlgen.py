@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from ossrflow.cwl.offline import offline_fetcher
 from ossrflow.errors import InputError, UnsafeValue
 from ossrflow.registry.codemeta import Codemeta, load_codemeta, parse_codemeta
 from ossrflow.registry.model import SoftwareRecord
 from ossrflow.tools.crosswalk import load_crosswalk
 from ossrflow.tools.cwlgen import GeneratedTool, generate_tool, render_tool, write_tool
-from ossrflow.tools.interface import offline_fetcher
 from tests.conftest import DATA, FIXTURES, REPO
 
 CWLGEN = DATA / "cwlgen"

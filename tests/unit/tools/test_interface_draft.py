@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from ossrflow.cwl.offline import offline_fetcher
 from ossrflow.errors import InputError, NotFound, UnsafeValue
 from ossrflow.registry.codemeta import Codemeta, parse_codemeta
 from ossrflow.tools.cwlgen import generate_tool, write_tool
-from ossrflow.tools.interface import offline_fetcher
 from ossrflow.tools.interface_draft import (
     HelpArgument,
     HelpOption,
