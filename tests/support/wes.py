@@ -83,6 +83,18 @@ outputs: {outputs or "{out: stdout}"}
 """
 
 
+def local_profile(folder: Path, container: str) -> Path:
+    """A copy of the builtin local profile whose steps run in ``container`` only."""
+    builtin = REPO / "profiles" / "local"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("config.yaml", "ossrflow.yaml"):
+        text = (builtin / name).read_text(encoding="utf-8")
+        if name == "ossrflow.yaml":
+            text = re.sub(r"(?m)^container:.*$", f"container: [{container}]", text)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 @dataclass
 class Client:
     """A WES client on ``url`` with one bearer token per user."""
@@ -168,10 +180,15 @@ class WesService(Client):
         *,
         users: Sequence[str] = ("alice", "bob"),
         workdir: Path | None = None,
+        container: str | None = None,
         **config: Any,
     ) -> None:
+        """``container`` (docker, podman…): the local facility's only engine, in a copy of the
+        builtin local profile, as an operator would set it."""
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
+        if container is not None:
+            config["profiles"] = (f"local={local_profile(folder / 'local-profile', container)}",)
         self.tokens_file = folder / "tokens.txt"
         tokens = write_tokens(self.tokens_file, users)
         self.config = make_config(folder, tokens_file=self.tokens_file, **config)
@@ -252,6 +269,7 @@ __all__ = [
     "Limits",
     "WesService",
     "busybox_tool",
+    "local_profile",
     "make_config",
     "write_tokens",
 ]

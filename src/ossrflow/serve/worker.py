@@ -201,7 +201,8 @@ def _container(profile: ossrflow.Profile, requested: str | None, allow_native: b
 
 def _guard(folder: Path, spec: dict[str, Any], settings: ossrflow.Settings) -> None:
     """Put the container guard first on PATH (for this process and all it starts)."""
-    engines = {n: real for n in ("docker", "podman") if (real := shutil.which(n)) is not None}
+    names = ("docker", "podman", "singularity", "apptainer")
+    engines = {n: real for n in names if (real := shutil.which(n)) is not None}
     user = spec.get("container_user") if os.geteuid() == 0 else None
     readable = [str(folder), str(settings.cache_dir), *spec["data_roots"]]
     shareable = [str(folder), str(settings.cache_dir / "store")]  # never the data roots
