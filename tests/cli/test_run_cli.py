@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from ossrflow.cli import main
+from ossrflow.run.warm import CLIENT as WARM_CLIENT
 from tests.conftest import DATA
 from tests.integration.contract import file_output
 
@@ -62,7 +63,8 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path, monkeypatch):
         "    log: steps/tool/job.log\n"
         "    reason: Missing output files: steps/tool/cwl.output.json\n"
         f"    resources: tmpdir={tmp_path}\n"
-        f"Shell command: {sys.executable} -m ossrflow.run.job run tool > steps/tool/job.log 2>&1\n"
+        f"Shell command: {sys.executable} -I -S {WARM_CLIENT} {sys.executable} -m ossrflow.run.job"
+        " run tool > steps/tool/job.log 2>&1\n"
     )
     assert not (run_dir / "steps" / "tool" / "job.log").exists()
     assert not (run_dir / "results").exists()

@@ -31,6 +31,9 @@ from ossrflow.run.rundir import STEPS_DIR, UP_TO_DATE_STAMP
 from tests.conftest import DATA
 
 CWL = DATA / "cwl"
+# What a run's processes carry in their command line: jobs (cold, or forked by the local warm
+# worker, whose command line names the run folder too) and Snakemake under its host.
+_RUN_PROCESSES = (b"ossrflow.run.job", b"ossrflow.run.warm", b"snakehost")
 
 
 def write_job(folder: Path, name: str, values: dict[str, Any]) -> Path:
@@ -297,6 +300,6 @@ def local_processes(run_dir: Path) -> bool:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if marker in command and (b"ossrflow.run.job" in command or b"snakehost" in command):
+        if marker in command and any(name in command for name in _RUN_PROCESSES):
             return True
     return False

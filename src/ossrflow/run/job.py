@@ -50,7 +50,7 @@ from ossrflow.cwl.load import (
 )
 from ossrflow.cwl.staging import ensure_stage_root, stage_dir
 from ossrflow.cwl.values import parse_json
-from ossrflow.errors import OssrflowError, WorkflowFailed
+from ossrflow.errors import InputError, OssrflowError, WorkflowFailed
 from ossrflow.integrity import atomic_write
 from ossrflow.run.facts import JobFacts, host_name, iso_now, scheduler_job_id, write_job_facts
 from ossrflow.run.freshness import describe_element
@@ -63,7 +63,11 @@ if TYPE_CHECKING:
     from cwltool.context import RuntimeContext
     from cwltool.process import Process
 
-__all__ = ["collect_node", "gather_node", "main", "run_node", "split_node"]
+__all__ = ["collect_node", "gather_node", "main", "preload", "run_node", "split_node"]
+
+# The run's workflow as the warm worker loaded it (ossrflow.run.warm): each forked job gets its
+# own copy of this object, so what a job adds to it (requirements, pinned images) stays its own.
+_PRELOADED: dict[str, Process] = {}
 
 
 @dataclass
@@ -81,7 +85,7 @@ class _Job:
     @classmethod
     def load(cls, run_dir: Path, key: str) -> _Job:
         plan = read_plan(run_dir)
-        root = load_process(plan.uri, run_dir / CACHE_DIR)
+        root = _PRELOADED.pop(plan.uri, None) or load_process(plan.uri, run_dir / CACHE_DIR)
         for requirement in plan.job_requirements:
             root.requirements.append(requirement)
         if plan.engine != "none":
@@ -110,6 +114,14 @@ class _Job:
         context.stagedir = str(stage_dir(self.node.key, element, key))
 
 
+def preload(run_dir: Path) -> None:
+    """Load the run's workflow for the jobs this process will fork (the warm worker only)."""
+    from cwltool.mutation import MutationManager  # noqa: F401 - imported for the jobs
+
+    plan = read_plan(run_dir)
+    _PRELOADED[plan.uri] = load_process(plan.uri, run_dir / CACHE_DIR)
+
+
 def _pin_images(run_dir: Path, root: Process) -> None:
     """Make cwltool run the images the submit host pinned (by digest), nothing else."""
     _, images = load_pins(run_dir)
@@ -119,7 +131,15 @@ def _pin_images(run_dir: Path, root: Process) -> None:
 def read_plan(run_dir: Path) -> Plan:
     """The plan of a run directory."""
     path = run_dir / PLAN_FILE
-    return parse_plan(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the run's plan: {exc.strerror or exc}",
+            source=str(path),
+            hint="a job runs inside a run folder that `ossrflow run` wrote; run that again",
+        ) from None
+    return parse_plan(text, source=str(path))
 
 
 def read_output(run_dir: Path, key: str, element: int | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from ossrflow.run.batches import Batches, batch_marker, batch_script
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
 from ossrflow.run.profiles import snakemake_resources, step_overrides
 from ossrflow.run.rundir import PLAN_FILE, SNAKEFILE
+from ossrflow.run.warm import CLIENT as WARM_CLIENT
 
 __all__ = ["render_snakefile", "rule_names", "write_run_dir"]
 
@@ -48,9 +49,16 @@ def rule_names(plan: Plan) -> dict[str, str]:
     return names
 
 
-def _command(python: str, *args: str) -> str:
+def _launcher(python: str, executor: str) -> tuple[str, ...]:
+    """What starts a job: on the local profile through the run's warm worker (:mod:`.warm`)."""
+    if executor == "local":
+        return (python, "-I", "-S", str(WARM_CLIENT), python)
+    return (python,)
+
+
+def _command(python: tuple[str, ...], *args: str) -> str:
     """A job command line, quoted for the shell and escaped for Snakemake's formatter."""
-    line = shlex.join([python, "-m", "ossrflow.run.job", *args])
+    line = shlex.join([*python, "-m", "ossrflow.run.job", *args])
     return line.replace("{", "{{").replace("}", "}}")
 
 
@@ -80,7 +88,12 @@ def _resources_block(node: Node, overrides: Mapping[str, str], executor: str) ->
 
 
 def _job_rule(
-    node: Node, name: str, plan: Plan, python: str, overrides: Mapping[str, str], executor: str
+    node: Node,
+    name: str,
+    plan: Plan,
+    python: tuple[str, ...],
+    overrides: Mapping[str, str],
+    executor: str,
 ) -> str:
     element = "{i}" if node.scattered else None
     inputs = _inputs(node, plan) + ([split_path(node.key)] if node.dynamic else [])
@@ -134,7 +147,7 @@ def _batch_rules(
     node: Node,
     name: str,
     plan: Plan,
-    python: str,
+    python: tuple[str, ...],
     overrides: Mapping[str, str],
     batches: Batches,
     executor: str,
@@ -166,7 +179,7 @@ def _gather_rules(
     node: Node,
     name: str,
     plan: Plan,
-    python: str,
+    python: tuple[str, ...],
     overrides: Mapping[str, str],
     max_jobs: int | None,
     executor: str,
@@ -237,6 +250,7 @@ def render_snakefile(
     checkpoints, which batch scatters over earlier steps' outputs the same way.
     """
     batches = batches or {}
+    launcher = _launcher(python, executor)
     names = rule_names(plan)
     overrides = _node_overrides(plan, executor, overrides or {})
     jobs = [n for n in plan.nodes if n.key != INPUTS]
@@ -255,13 +269,13 @@ def render_snakefile(
         if node.key in batches:
             batch = batches[node.key]
             parts.append(
-                _batch_rules(node, name, plan, python, overrides[node.key], batch, executor)
+                _batch_rules(node, name, plan, launcher, overrides[node.key], batch, executor)
             )
             continue
-        parts.append(_job_rule(node, name, plan, python, overrides[node.key], executor))
+        parts.append(_job_rule(node, name, plan, launcher, overrides[node.key], executor))
         if node.scattered:
             rules = _gather_rules(
-                node, name, plan, python, overrides[node.key], max_jobs_per_step, executor
+                node, name, plan, launcher, overrides[node.key], max_jobs_per_step, executor
             )
             parts.append(rules)
     return "\n\n".join(parts)

@@ -9,19 +9,32 @@ left of the process group is killed. Without this guard an
 orphaned Snakemake would finish a job while a resumed run starts the same job again.
 ``execute`` starts this module in a new session, so the process group holds Snakemake and its
 local jobs only.
+
+Two savings, about two seconds of every run: when ``OSSRFLOW_EXECUTOR`` names the profile's
+executor, Snakemake discovers only that executor plugin (it imports every installed one at
+start, and the slurm plugin alone imports pandas); and once Snakemake has returned, the process
+runs the exit handlers, flushes and ends at once instead of waiting on the re-evaluation timers
+Snakemake's scheduler leaves behind (a second of idle ``threading._shutdown``).
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
 import os
+import pkgutil
 import runpy
 import signal
 import sys
 import threading
+from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["main"]
+__all__ = ["EXECUTOR_ENV", "main", "only_executor_plugin"]
+
+EXECUTOR_ENV = "OSSRFLOW_EXECUTOR"
+_PLUGIN_PREFIX = "snakemake_executor_plugin_"
 
 GRACE_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
@@ -59,14 +72,46 @@ def _watch_parent(parent: int) -> None:
         raise SystemExit(130)
 
 
+def only_executor_plugin(executor: str) -> None:
+    """Make Snakemake's plugin discovery see no executor plugin but ``executor``'s own."""
+    wanted = _PLUGIN_PREFIX + executor.replace("-", "_")
+    everything = pkgutil.iter_modules
+
+    def modules(*args: object, **kwargs: object) -> Iterator[pkgutil.ModuleInfo]:
+        for module in everything(*args, **kwargs):  # type: ignore[arg-type]
+            if not module.name.startswith(_PLUGIN_PREFIX) or module.name == wanted:
+                yield module
+
+    pkgutil.iter_modules = modules
+
+
+def _exit_now(code: object) -> None:
+    """End like ``sys.exit(code)`` without waiting on idle timer threads."""
+    status = code if isinstance(code, int) else (0 if code is None else 1)
+    if not isinstance(code, int) and code is not None:
+        sys.stderr.write(f"{code}\n")
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(status)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run Snakemake with ``argv`` (``PARENT_PID ARGS...``) under the guard described above."""
     parent, *args = sys.argv[1:] if argv is None else argv
     # A background start may leave SIGINT ignored; Snakemake cancels its jobs on KeyboardInterrupt.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     _watch_parent(int(parent))
+    if executor := os.environ.get(EXECUTOR_ENV):
+        only_executor_plugin(executor)
     sys.argv = ["snakemake", *args]
-    runpy.run_module("snakemake", run_name="__main__", alter_sys=True)
+    try:
+        runpy.run_module("snakemake", run_name="__main__", alter_sys=True)
+    except SystemExit as exc:
+        _exit_now(exc.code)
+    _exit_now(0)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFaile
 from ossrflow.integrity import atomic_write
 from ossrflow.run.options import RunOptions
 from ossrflow.run.rundir import SHIM_DIR, SNAKEFILE, SNAKEMAKE_LOG
+from ossrflow.run.snakehost import EXECUTOR_ENV
+from ossrflow.run.warm import ENV as WARM_ENV
+from ossrflow.run.warm import warm_jobs
 
 __all__ = [
     "JobFailure",
@@ -157,9 +160,20 @@ def run_snakemake(
     """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log)."""
     command = snakemake_command(run_dir, options) + (extra or [])
     tracker = _Tracker(progress)
-    lines: list[str] = []
     if options.profile.executor == "htcondor":
         _set_aside_condor_log(run_dir)
+    env = _snakemake_env(run_dir, options.profile.executor)
+    warm = options.profile.executor == "local" and not options.dry_run and not extra
+    with contextlib.ExitStack() as stack:
+        if warm:
+            env.update(stack.enter_context(warm_jobs(run_dir)))
+        return _run(command, run_dir, env, tracker, run_dir / log_name)
+
+
+def _run(
+    command: list[str], run_dir: Path, env: dict[str, str], tracker: _Tracker, log_path: Path
+) -> tuple[int, str]:
+    lines: list[str] = []
     try:
         process = subprocess.Popen(
             command,
@@ -167,12 +181,12 @@ def run_snakemake(
             stderr=subprocess.STDOUT,
             text=True,
             cwd=run_dir,
-            env=_snakemake_env(run_dir, options.profile.executor),
+            env=env,
             start_new_session=True,
         )
     except OSError as exc:
         raise ServiceError(f"cannot start Snakemake: {exc}", source=command[0]) from None
-    with process, (run_dir / log_name).open("w", encoding="utf-8", buffering=1) as log:
+    with process, log_path.open("w", encoding="utf-8", buffering=1) as log:
         with _forward_interrupts(process):
             for line in process.stdout or ():
                 log.write(line)
@@ -196,6 +210,8 @@ def _set_aside_condor_log(run_dir: Path) -> None:
 
 def _snakemake_env(run_dir: Path, executor: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop(WARM_ENV, None)  # only a local run's own worker (see run_snakemake)
+    env[EXECUTOR_ENV] = executor  # snakehost loads only this executor plugin
     # The htcondor plugin's bindings warn on import when no pool is configured.
     env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
     real = shutil.which("scontrol")

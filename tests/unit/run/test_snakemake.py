@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from ossrflow.errors import InputError, WorkflowFailed
 from ossrflow.run.options import RunOptions
 from ossrflow.run.profiles import load_profile
+from ossrflow.run.snakehost import EXECUTOR_ENV
 from ossrflow.run.snakemake import (
     JobFailure,
     Progress,
@@ -184,3 +188,41 @@ def test_a_job_refused_on_bad_input_keeps_its_error_and_exit_2(tmp_path: Path):
     assert str(error) == (
         f"{output}: values are nested more than 128 levels deep (fix: the tool wrote it)"
     )
+
+
+# Snakemake's own process parses the Snakefile (after it discovered its plugins) and records
+# which executor plugins it imported; the shell job needs no Python of its own.
+SNIFF_SNAKEFILE = """\
+import sys
+
+with open("modules.txt", "w") as handle:
+    handle.write(" ".join(m for m in sys.modules if m.startswith("snakemake_executor_plugin_")))
+
+rule all:
+    output: "done.txt"
+    shell: "touch {output}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("executor", "status"), [("local", 0), (None, 0), ("local", 1)], ids=["local", "all", "fails"]
+)
+def test_snakehost_loads_only_the_profiles_executor_plugin(tmp_path: Path, executor, status):
+    """A local run never imports the slurm plugin (pandas, `scontrol show config`), and the
+    host ends with Snakemake's own exit status without waiting on its idle timers."""
+    snakefile = SNIFF_SNAKEFILE if status == 0 else "rule all:\n    shell: 'exit 3'\n"
+    (tmp_path / "Snakefile").write_text(snakefile)
+    env = {k: v for k, v in os.environ.items() if k != EXECUTOR_ENV}
+    if executor:
+        env[EXECUTOR_ENV] = executor
+    command = [sys.executable, "-m", "ossrflow.run.snakehost", str(os.getpid())]
+    command += ["--snakefile", "Snakefile", "--cores", "1", "--quiet", "all"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == status, done.stderr
+    if status:
+        return
+    loaded = (tmp_path / "modules.txt").read_text().split()
+    if executor == "local":
+        assert loaded == []
+    else:
+        assert "snakemake_executor_plugin_slurm" in loaded
