@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -142,3 +143,23 @@ def test_read_document_text_applies_the_size_limit(tmp_path: Path):
     assert read_document_text(path).count("\n") == 10
     with pytest.raises(InputError, match="document of 220 bytes is larger than the 100 bytes"):
         read_document_text(path, Limits(max_bytes=100))
+
+
+def test_json_documents_are_checked_by_the_json_reader(tmp_path: Path):
+    """A JSON job order or packed workflow gets the same limits through the fast JSON path;
+    YAML that only looks like JSON at its start still goes through the YAML checks."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 200 + "]" * 200)
+    with pytest.raises(InputError, match="nested more than 128 levels"):
+        check_document_limits(deep)
+    many = tmp_path / "many.json"
+    many.write_text(json.dumps({"files": [{"class": "File", "path": f"{i}"} for i in range(40)]}))
+    check_document_limits(many)
+    with pytest.raises(InputError, match="more than 100 values"):
+        check_document_limits(many, Limits(max_values=100))
+    with pytest.raises(InputError, match="more than 100 values"):
+        parse_json_text(many.read_text(), source="many.json", limits=Limits(max_values=100))
+    flow_yaml = tmp_path / "flow.yml"
+    flow_yaml.write_text("{a: &a [1, *a]}\n")  # YAML flow style with an alias: not JSON
+    with pytest.raises(InputError, match="contains itself"):
+        check_document_limits(flow_yaml)

@@ -268,21 +268,30 @@ def run_workflow(
         if fresh and (done := check_stamp(run_dir, **stamped)):
             return RunResult(run_dir, done, run_dir / SNAKEMAKE_LOG, up_to_date=True)
         clear_stamp(run_dir)
-        plan = prepare_run(
-            tool,
-            job,
-            run_dir,
-            executor=options.profile.executor,
-            profile=options.profile.ident,
-            overrides=options.overrides,
-            cache_dir=options.cache_dir,
-            max_jobs_per_step=options.profile.max_jobs_per_step,
-            engines=engine_choices(options),
-            image_cache=options.image_cache,
-            resolve_images=not options.dry_run,
-        )
-        before = {} if options.dry_run else snapshot_facts(run_dir)
-        status, log_text = run_snakemake(run_dir, options, progress)
+        planned: list[Plan] = []
+        before: dict[str, tuple[int, int]] = {}
+
+        def plan() -> None:  # while Snakemake and the warm worker import (run_snakemake)
+            planned.append(
+                prepare_run(
+                    tool,
+                    job,
+                    run_dir,
+                    executor=options.profile.executor,
+                    profile=options.profile.ident,
+                    overrides=options.overrides,
+                    cache_dir=options.cache_dir,
+                    max_jobs_per_step=options.profile.max_jobs_per_step,
+                    engines=engine_choices(options),
+                    image_cache=options.image_cache,
+                    resolve_images=not options.dry_run,
+                )
+            )
+            if not options.dry_run:
+                before.update(snapshot_facts(run_dir))
+
+        status, log_text = run_snakemake(run_dir, options, progress, prepare=plan)
+        planned_run = planned[0]
         if status != 0:
             raise failure_of(run_dir, log_text, status)
         if options.dry_run:
@@ -293,10 +302,13 @@ def run_workflow(
         report = _write_report(run_dir, options) if options.report else None
         outputs = None
         if outdir is not None:
-            outputs = collect_outputs(run_dir / node_output(plan.result), outdir, move=move_outputs)
+            result = run_dir / node_output(planned_run.result)
+            outputs = collect_outputs(result, outdir, move=move_outputs)
         if fresh:
-            result = run_dir / node_output(plan.result)
-            write_stamp(run_dir, inputs=plan.job_order, outputs=outputs, result=result, **stamped)
+            result = run_dir / node_output(planned_run.result)
+            write_stamp(
+                run_dir, inputs=planned_run.job_order, outputs=outputs, result=result, **stamped
+            )
         log = run_dir / SNAKEMAKE_LOG
         return RunResult(run_dir, outputs, log, report=report, jobs=jobs, reuse=reuse)
 

@@ -28,7 +28,7 @@ from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFaile
 from ossrflow.integrity import atomic_write
 from ossrflow.run.options import RunOptions
 from ossrflow.run.rundir import SHIM_DIR, SNAKEFILE, SNAKEMAKE_LOG
-from ossrflow.run.snakehost import EXECUTOR_ENV
+from ossrflow.run.snakehost import EXECUTOR_ENV, GO, HOLD_ENV
 from ossrflow.run.warm import ENV as WARM_ENV
 from ossrflow.run.warm import warm_jobs
 
@@ -156,27 +156,48 @@ def run_snakemake(
     progress: Callable[[Progress], None] | None = None,
     extra: list[str] | None = None,
     log_name: str = SNAKEMAKE_LOG,
+    prepare: Callable[[], None] | None = None,
 ) -> tuple[int, str]:
-    """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log)."""
+    """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log).
+
+    ``prepare`` (planning: it writes the Snakefile) runs after Snakemake's host and the local
+    warm worker have started: they import Snakemake and cwltool on the other core meanwhile and
+    wait for it to finish. When ``prepare`` raises, both stop and Snakemake never runs.
+    """
     command = snakemake_command(run_dir, options) + (extra or [])
     tracker = _Tracker(progress)
     if options.profile.executor == "htcondor":
         _set_aside_condor_log(run_dir)
     env = _snakemake_env(run_dir, options.profile.executor)
+    if prepare is not None:
+        env[HOLD_ENV] = "1"
     warm = options.profile.executor == "local" and not options.dry_run and not extra
     with contextlib.ExitStack() as stack:
-        if warm:
-            env.update(stack.enter_context(warm_jobs(run_dir)))
-        return _run(command, run_dir, env, tracker, run_dir / log_name)
+        worker = stack.enter_context(warm_jobs(run_dir)) if warm else None
+        if worker is not None:
+            env.update(worker.env)
+        process = _start(command, run_dir, env, held=prepare is not None)
+        with process:
+            if prepare is not None:
+                try:
+                    prepare()
+                except BaseException:
+                    _abandon(process)
+                    raise
+            if worker is not None:
+                worker.go()
+            if prepare is not None:
+                _release(process)
+            return _follow(process, tracker, run_dir / log_name)
 
 
-def _run(
-    command: list[str], run_dir: Path, env: dict[str, str], tracker: _Tracker, log_path: Path
-) -> tuple[int, str]:
-    lines: list[str] = []
+def _start(
+    command: list[str], run_dir: Path, env: dict[str, str], *, held: bool
+) -> subprocess.Popen[str]:
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             command,
+            stdin=subprocess.PIPE if held else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -186,7 +207,32 @@ def _run(
         )
     except OSError as exc:
         raise ServiceError(f"cannot start Snakemake: {exc}", source=command[0]) from None
-    with process, log_path.open("w", encoding="utf-8", buffering=1) as log:
+
+
+def _release(process: subprocess.Popen[str]) -> None:
+    """Tell a held Snakemake host that the Snakefile is written: run."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.write(GO)
+            process.stdin.close()
+
+
+def _abandon(process: subprocess.Popen[str]) -> None:
+    """A held host whose run was not planned: end it (closing its stdin is enough)."""
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _follow(process: subprocess.Popen[str], tracker: _Tracker, log_path: Path) -> tuple[int, str]:
+    lines: list[str] = []
+    with log_path.open("w", encoding="utf-8", buffering=1) as log:
         with _forward_interrupts(process):
             for line in process.stdout or ():
                 log.write(line)
@@ -211,6 +257,7 @@ def _set_aside_condor_log(run_dir: Path) -> None:
 def _snakemake_env(run_dir: Path, executor: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop(WARM_ENV, None)  # only a local run's own worker (see run_snakemake)
+    env.pop(HOLD_ENV, None)
     env[EXECUTOR_ENV] = executor  # snakehost loads only this executor plugin
     # The htcondor plugin's bindings warn on import when no pool is configured.
     env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")

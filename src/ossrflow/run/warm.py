@@ -3,9 +3,10 @@
 A job that needs cwltool (a non-scattered step, the collecting of a batched scatter, the
 workflow's outputs) costs about a second of Python start, imports and CWL loading when it starts
 cold, which on the local profile is most of a small workflow's time. :func:`warm_jobs` starts
-``python -m ossrflow.run.warm SOCKET RUN_DIR`` beside Snakemake: it listens on a Unix socket in a
-private folder (mode 0700, so only this user can connect), imports what jobs need and loads the
-run's workflow while Snakemake starts, then forks one process per job that
+a worker beside Snakemake: it listens on a Unix socket in a private folder (mode 0700, so only
+this user can connect), imports what jobs need while ossrflow plans the run, loads the run's
+workflow once told the plan is written (``go`` on its stdin) while Snakemake starts, then forks
+one process per job that
 :mod:`ossrflow.run.warmclient` hands it. The forked process takes the client's standard streams
 (the job's log), working folder and environment, makes itself a process group, runs
 :func:`ossrflow.run.job.main` exactly as the cold command would, and sends back its exit status.
@@ -34,13 +35,14 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ossrflow.run.rundir import CACHE_DIR
 from ossrflow.run.warmclient import ENV
 
-__all__ = ["CLIENT", "ENV", "main", "warm_jobs"]
+__all__ = ["CLIENT", "ENV", "WarmWorker", "main", "warm_jobs"]
 
 CLIENT = Path(__file__).with_name("warmclient.py")
 # The worker binds its socket before any import of ossrflow (a few tens of milliseconds), so
@@ -54,13 +56,29 @@ _BOOTSTRAP = (
     "serve(listener, sys.argv[2])\n"
 )
 _BIND_SECONDS = 10.0
+_GO = b"go\n"
 _PR_SET_PDEATHSIG = 1
 _LOG = f"{CACHE_DIR}/warm-worker.log"
 
 
+@dataclass
+class WarmWorker:
+    """A started worker: the environment jobs need to find it, and its go-ahead."""
+
+    env: dict[str, str]
+    process: subprocess.Popen[bytes] | None = None
+
+    def go(self) -> None:
+        """The run is planned: load its workflow and take jobs."""
+        if self.process is not None and self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.write(_GO)
+                self.process.stdin.flush()
+
+
 @contextlib.contextmanager
-def warm_jobs(run_dir: Path) -> Iterator[dict[str, str]]:
-    """Start the run's warm worker; yield the environment Snakemake's jobs need to find it."""
+def warm_jobs(run_dir: Path) -> Iterator[WarmWorker]:
+    """Start the run's warm worker; it imports at once, loads the run at :meth:`WarmWorker.go`."""
     folder = Path(tempfile.mkdtemp(prefix="ossrflow-warm-"))  # 0700: only this user connects
     path = folder / "socket"
     log = run_dir / _LOG
@@ -76,16 +94,17 @@ def warm_jobs(run_dir: Path) -> Iterator[dict[str, str]]:
             )
     except OSError:
         folder.rmdir()
-        yield {}
+        yield WarmWorker({})
         return
     deadline = time.monotonic() + _BIND_SECONDS
     while not path.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     try:
-        yield {ENV: str(path)} if path.exists() else {}
+        yield WarmWorker({ENV: str(path)} if path.exists() else {}, process)
     finally:
         if process.stdin is not None:
-            process.stdin.close()  # the worker's signal to stop
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # the worker's signal to stop
         try:
             process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -104,12 +123,26 @@ def _die_with_parent() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
-def _preload(run_dir: Path) -> None:
-    """Import what jobs use and load the run's workflow once (see :func:`ossrflow.run.job.preload`)."""
+def _wait_for_go() -> bool:
+    """Block until the CLI says the run is planned (True) or closes stdin (False)."""
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = os.read(sys.stdin.fileno(), 16)
+        if not chunk:
+            return False
+        data += chunk
+    return data == _GO
+
+
+def _preload(run_dir: Path) -> bool:
+    """Import what jobs use; once the run is planned, load its workflow (False: not needed)."""
     from ossrflow.run import batches, job
 
     del batches
+    if not _wait_for_go():
+        return False
     job.preload(run_dir)
+    return True
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -184,7 +217,8 @@ def serve(listener: socket.socket, run_dir: str | Path) -> None:
     _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; stdin ends this
     try:
-        _preload(Path(run_dir))
+        if not _preload(Path(run_dir)):
+            return
     except Exception:  # noqa: BLE001 - jobs then load the workflow themselves
         traceback.print_exc()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked jobs are reaped by the kernel

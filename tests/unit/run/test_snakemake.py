@@ -19,6 +19,7 @@ from ossrflow.run.snakemake import (
     failure_of,
     parse_failures,
     parse_progress,
+    run_snakemake,
     snakemake_command,
 )
 
@@ -226,3 +227,32 @@ def test_snakehost_loads_only_the_profiles_executor_plugin(tmp_path: Path, execu
         assert loaded == []
     else:
         assert "snakemake_executor_plugin_slurm" in loaded
+
+
+def _run_processes(run_dir: Path) -> list[str]:
+    """Command lines of this machine's processes that belong to ``run_dir``'s Snakemake."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, ValueError):
+            continue
+        if str(run_dir) in command and ("snakehost" in command or "ossrflow.run.warm" in command):
+            found.append(command)
+    return found
+
+
+def test_snakemake_and_the_warm_worker_wait_for_the_plan_and_stop_without_it(tmp_path: Path):
+    """Both start before planning (their imports overlap it); a planning error ends them."""
+    options = RunOptions(load_profile("local"))
+    seen: list[str] = []
+
+    def prepare() -> None:
+        seen.extend(_run_processes(tmp_path))
+        raise InputError("the job order is bad", source="job.yml")
+
+    with pytest.raises(InputError, match="the job order is bad"):
+        run_snakemake(tmp_path, options, prepare=prepare)
+    assert any("snakehost" in c for c in seen) and any("ossrflow.run.warm" in c for c in seen)
+    assert _run_processes(tmp_path) == []
+    assert not (tmp_path / "snakemake.log").exists()  # Snakemake never ran

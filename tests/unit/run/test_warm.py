@@ -29,7 +29,9 @@ def test_a_job_runs_in_a_forked_worker_with_the_clients_folder_streams_and_statu
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     env = {k: v for k, v in os.environ.items() if k != ENV}
-    with warm_jobs(run_dir) as extra:
+    with warm_jobs(run_dir) as worker:
+        worker.go()
+        extra = worker.env
         assert set(extra) == {ENV}
         socket_folder = Path(extra[ENV]).parent
         assert socket_folder.stat().st_mode & 0o777 == 0o700  # only this user can connect
@@ -60,7 +62,9 @@ def test_killing_the_client_kills_its_job(tmp_path):
     run_dir.mkdir()
     marker = tmp_path / "started"
     env = {k: v for k, v in os.environ.items() if k != ENV}
-    with warm_jobs(run_dir) as extra:
+    with warm_jobs(run_dir) as worker:
+        worker.go()
+        extra = worker.env
         # A job that never ends: its run folder's plan is a FIFO nobody writes to.
         blocked = tmp_path / "blocked"
         blocked.mkdir()
