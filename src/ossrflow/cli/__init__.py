@@ -7,6 +7,8 @@ plumbing, one API call and presentation; nothing else.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import logging
 import os
@@ -216,8 +218,20 @@ def usage_error(exc: click.ClickException) -> OssrflowError:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """Run the CLI; the single place where ossrflow errors become one line and an exit code."""
+    """Run the CLI; the single place where ossrflow errors become one line and an exit code.
+
+    Called as the ``ossrflow`` program (``argv`` None), it ends the process at once after the
+    exit handlers ran and the streams are flushed, without tearing down every object (a run
+    holds cwltool's schemas: a quarter of a second); called with ``argv`` it raises SystemExit.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
+    code = _run(args)
+    if argv is None:
+        _exit_now(code)
+    sys.exit(code)
+
+
+def _run(args: list[str]) -> int:
     debug = "--debug" in args or os.environ.get(EnvVars.DEBUG, "") not in ("", "0", "false")
     try:
         result = cli.main(args=args, prog_name="ossrflow", standalone_mode=False)
@@ -225,14 +239,28 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         if debug:
             traceback.print_exc()
         click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.ClickException as exc:
         click.echo(f"error: {usage_error(exc)}", err=True)
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except (click.Abort, KeyboardInterrupt):
         click.echo("interrupted", err=True)
-        sys.exit(130)
-    sys.exit(result if isinstance(result, int) else 0)
+        return 130
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        click.echo(str(exc.code), err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+def _exit_now(code: int) -> NoReturn:
+    atexit._run_exitfuncs()
+    logging.shutdown()
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(code)
