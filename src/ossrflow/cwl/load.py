@@ -20,6 +20,7 @@ import argparse
 import io
 import logging
 import os
+import subprocess
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -154,7 +155,8 @@ def _make_tool(toolpath_object: CommentedMap, loadingContext: LoadingContext) ->
 
 @cache
 def _tool_class() -> type[Any]:
-    """cwltool's CommandLineTool, whose Podman jobs also run as root (rootful Podman), whose
+    """cwltool's CommandLineTool, whose Docker and Podman jobs do not wait on cwltool's memory
+    monitor, whose Podman jobs also run as root (rootful Podman), whose
     native jobs stage into a shared deterministic folder (:func:`.staging.native_job_class`), and
     whose ``cwl.output.json`` is checked before cwltool reads it (:func:`.outputs.check_tool_output`).
 
@@ -162,10 +164,29 @@ def _tool_class() -> type[Any]:
     ("keep-id is only supported in rootless mode"); as root the container runs as root anyway.
     """
     from cwltool.command_line_tool import CommandLineTool
-    from cwltool.docker import PodmanCommandLineJob
+    from cwltool.docker import DockerCommandLineJob, PodmanCommandLineJob
     from cwltool.job import CommandLineJob
 
-    class RootfulPodmanJob(PodmanCommandLineJob):
+    class NoMonitorWait:
+        def docker_monitor(
+            self,
+            cidfile: str,
+            tmpdir_prefix: str,
+            cleanup_cidfile: bool,
+            docker_exe: str,
+            process: subprocess.Popen[str],
+        ) -> None:
+            """No wait: cwltool's monitor polls for the container id every second to sample
+            ``docker stats`` for an info line ossrflow never shows, so every container step
+            took at least a second. The cidfile goes with the job's scratch folder."""
+
+    class DockerJob(NoMonitorWait, DockerCommandLineJob):
+        pass
+
+    class PodmanJob(NoMonitorWait, PodmanCommandLineJob):
+        pass
+
+    class RootfulPodmanJob(PodmanJob):
         def create_runtime(self, env: Any, runtimeContext: Any) -> tuple[list[str], str | None]:
             runtime, cidfile = super().create_runtime(env, runtimeContext)
             return [arg for arg in runtime if arg != "--userns=keep-id"], cidfile
@@ -181,8 +202,10 @@ def _tool_class() -> type[Any]:
 
         def make_job_runner(self, runtimeContext: Any) -> Any:
             runner = super().make_job_runner(runtimeContext)
-            if runner is PodmanCommandLineJob and os.geteuid() == 0:
-                return RootfulPodmanJob
+            if runner is PodmanCommandLineJob:
+                return RootfulPodmanJob if os.geteuid() == 0 else PodmanJob
+            if runner is DockerCommandLineJob:
+                return DockerJob
             if runner is CommandLineJob:
                 return native_job_class()
             return runner

@@ -44,6 +44,7 @@ from ossrflow.errors import WorkflowFailed
 from ossrflow.integrity import write_if_changed
 from ossrflow.run.batchscript import NotExpressible, render_element, render_script
 from ossrflow.run.facts import CommandFacts, JobFacts, write_job_facts
+from ossrflow.run.forked import map_parts, split_range
 from ossrflow.run.freshness import describe_element, refresh_element
 from ossrflow.run.keys import DigestCache, content_key
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir
@@ -232,12 +233,59 @@ def _element_blocks(
     run_dir: Path,
     cache: DigestCache,
 ) -> tuple[list[str], list[str], dict[str, int]]:
-    """Each element's script block and input key, and the largest resources expressions ask."""
+    """Each element's script block and input key, and the largest resources expressions ask.
+
+    A wide scatter's elements are built in forked processes (:mod:`.forked`); the digests they
+    computed come back into ``cache``.
+    """
+    inputs = gather_step_inputs(workflow, step, state)
+    shape = scatter_shape(step, inputs) if inputs is not None else None
+    parts = split_range(shape.count if shape is not None else 0)
+
+    def build(only: range) -> dict[str, Any] | None:
+        known = dict(cache.files)
+        try:
+            blocks, keys, resources = _part_blocks(
+                plan, workflow, step, node, state, run_dir, cache, only
+            )
+        except NotExpressible:
+            return None
+        digests = {k: v for k, v in cache.files.items() if known.get(k) != v}
+        return {"blocks": blocks, "keys": keys, "resources": resources, "digests": digests}
+
+    if len(parts) == 1:
+        return _part_blocks(plan, workflow, step, node, state, run_dir, cache, None)
+    blocks: list[str] = []
+    keys: list[str] = []
+    resources: dict[str, int] = {}
+    for part in map_parts(build, parts):
+        if part is None:
+            raise NotExpressible("an element is not a plain command line")
+        blocks += part["blocks"]
+        keys += part["keys"]
+        for name, value in part["resources"].items():
+            resources[name] = max(resources.get(name, 0), value)
+        if part["digests"]:
+            cache.files.update(part["digests"])
+            cache.changed = True
+    return blocks, keys, resources
+
+
+def _part_blocks(
+    plan: Plan,
+    workflow: Workflow,
+    step: WorkflowStep,
+    node: Node,
+    state: Mapping[str, Any],
+    run_dir: Path,
+    cache: DigestCache,
+    only: range | None,
+) -> tuple[list[str], list[str], dict[str, int]]:
     blocks: list[str] = []
     keys: list[str] = []
     wanted = _expressed_resources(step.embedded_tool)
     resources: dict[str, int] = {}
-    for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache):
+    for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache, only):
         where = run_dir / element_dir(node.key, item.element)
         blocks.append(render_element(item.element, item.job, where, item.description))
         keys.append(item.key)
@@ -290,8 +338,10 @@ def element_jobs(
     run_dir: Path,
     key: str,
     cache: DigestCache,
+    only: range | None = None,
 ) -> Iterator[ElementJob]:
-    """cwltool's job object of each element of node ``key``, built as the job runner would.
+    """cwltool's job object of each element of node ``key`` (of ``only``'s), built as the job
+    runner would.
 
     Each element's inputs are staged in its deterministic stage folder
     (:func:`ossrflow.cwl.staging.stage_dir`), named by its input's content key.
@@ -303,7 +353,7 @@ def element_jobs(
     if shape is None:
         raise WorkflowFailed("the step is not scattered", source=str(step.id))
     base = _base_context(plan.basedir, run_dir)
-    for element in range(shape.count):
+    for element in range(shape.count) if only is None else only:
         where = run_dir / element_dir(key, element)
         context = _element_context(base, where)
         chosen = scatter_element(inputs, shape, element)
@@ -349,9 +399,14 @@ def _one_job(step: WorkflowStep, order: dict[str, Any], context: Any) -> Command
 
 
 def collect_elements(
-    plan: Plan, process: Process, run_dir: Path, node: Node, upstream: Mapping[str, Any]
+    plan: Plan,
+    process: Process,
+    run_dir: Path,
+    node: Node,
+    upstream: Mapping[str, Any],
+    only: range | None = None,
 ) -> list[dict[str, Any]]:
-    """Every element's output object, collected by cwltool from its finished output folder.
+    """Every element's (``only``'s) output object, collected by cwltool from its output folder.
 
     Elements without facts (they ran in this run) get them, from their ``exit.code`` line.
     """
@@ -365,7 +420,7 @@ def collect_elements(
     commands: tuple[CommandFacts, ...] | None = None
     cache = DigestCache(run_dir, writable=False)
     with cwl_errors(node.label or node.key):
-        for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache):
+        for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache, only):
             job, element = item.job, item.element
             where = run_dir / element_dir(node.key, element)
             record = (where / EXIT_FILE).read_text(encoding="utf-8").split()

@@ -53,6 +53,7 @@ from ossrflow.cwl.values import parse_json
 from ossrflow.errors import InputError, OssrflowError, WorkflowFailed
 from ossrflow.integrity import atomic_write
 from ossrflow.run.facts import JobFacts, host_name, iso_now, scheduler_job_id, write_job_facts
+from ossrflow.run.forked import map_parts, split_range
 from ossrflow.run.freshness import describe_element
 from ossrflow.run.jobrecord import ToolLog, job_commands, tool_failure
 from ossrflow.run.keys import DigestCache, content_key
@@ -373,17 +374,28 @@ def collect_node(run_dir: Path, key: str) -> None:
 
     Writes each element's output object, then the step's gathered one (its completion marker).
     """
+    job = _Job.load(run_dir, key)
+    shape = job.node.shape or read_split(run_dir, key)
+    parts = split_range(shape.count)
+    if len(parts) == 1:
+        elements = _collect_part(job, parts[0])
+    else:
+        map_parts(lambda only: bool(_collect_part(job, only)), parts)
+        elements = [read_output(run_dir, key, index) for index in range(shape.count)]
+    gather_node(run_dir, key, shape, job.node.outputs, elements)
+
+
+def _collect_part(job: _Job, only: range) -> list[dict[str, Any]]:
+    """Collect elements ``only`` and write each one's output object."""
     from ossrflow.run.batches import collect_elements
 
-    job = _Job.load(run_dir, key)
-    elements = collect_elements(job.plan, job.root, run_dir, job.node, job.upstream())
-    for index, outputs in enumerate(elements):
-        path = run_dir / node_output(key, index)
+    elements = collect_elements(job.plan, job.root, job.run_dir, job.node, job.upstream(), only)
+    for index, outputs in zip(only, elements, strict=True):
+        path = job.run_dir / node_output(job.node.key, index)
         part = path.with_name(path.name + ".part")
         part.write_text(json.dumps(outputs, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         part.replace(path)
-    shape = job.node.shape or read_split(run_dir, key)
-    gather_node(run_dir, key, shape, job.node.outputs, elements)
+    return elements
 
 
 def gather_node(

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ossrflow.run.forked import FORK_SAFE_THREAD
 from ossrflow.run.rundir import CACHE_DIR
 from ossrflow.run.warmclient import ENV
 
@@ -194,7 +195,7 @@ def _run_job(conn: socket.socket) -> None:
         os.environ.update(request["env"])
         tempfile.tempdir = None  # read TMPDIR from the job's environment again
         sys.argv = ["python -m ossrflow.run.job", *request["argv"]]
-        threading.Thread(target=_watch, args=(conn,), daemon=True).start()
+        threading.Thread(target=_watch, args=(conn,), name=FORK_SAFE_THREAD, daemon=True).start()
         from ossrflow.run.job import main as job_main
 
         status = job_main(request["argv"])

@@ -7,6 +7,7 @@ collects the outputs with cwltool, as the Snakemake jobs do.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from ossrflow.cwl.load import load_root
-from ossrflow.errors import InputError
+from ossrflow.errors import InputError, WorkflowFailed
 from ossrflow.run.batches import Batches, batch_marker, batch_ranges, batch_script, prepare_batches
 from ossrflow.run.job import collect_node, read_output
 from ossrflow.run.plan import Plan, plan_run
@@ -119,6 +120,31 @@ def test_elements_run_as_the_commands_cwltool_computed(tmp_path: Path):
     element = read_output(run_dir, "count", 3)
     assert element["counted"]["checksum"].startswith("sha1$")
     assert not (run_dir / "steps/count/3/work").exists(), "scratch folders are removed"
+
+
+def test_a_wide_scatter_is_collected_by_forked_processes_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Planned and collected in forked parts of at least 2 elements here (250 in a run): the
+    same scripts, outputs, facts and order as one process gives, the digests the parts computed
+    kept, and a missing output fails the step with cwltool's own message."""
+    import ossrflow.run.forked as forked
+
+    monkeypatch.setattr(forked, "PER_PROCESS", 2)
+    names = [f"{chr(97 + i)}.txt" for i in range(7)]
+    tool, job = write_workflow(tmp_path, names)
+    run_dir = tmp_path / "run"
+    prepare(tool, job, run_dir, max_jobs=1)
+    assert len(forked.split_range(7)) > 1 or len(os.sched_getaffinity(0)) == 1
+    digests = json.loads((run_dir / ".ossrflow/digests.json").read_text())["files"]
+    assert {Path(path).name for path in digests} >= set(names)  # what the forks hashed is kept
+    assert run_batch(run_dir, 0).returncode == 0
+    collect_node(run_dir, "count")
+    assert [text.split()[0] for text in counted(run_dir)] == [str(i + 1) for i in range(7)]
+    assert all((run_dir / f"steps/count/{i}/ossrflow-job.json").is_file() for i in range(7))
+    (run_dir / "steps/count/5/out/counted.txt").unlink()
+    with pytest.raises(WorkflowFailed, match="collecting output for parameter 'counted'"):
+        collect_node(run_dir, "count")
 
 
 def test_a_rerun_batch_redoes_only_unfinished_elements(tmp_path: Path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -248,11 +249,15 @@ def test_snakemake_and_the_warm_worker_wait_for_the_plan_and_stop_without_it(tmp
     seen: list[str] = []
 
     def prepare() -> None:
-        seen.extend(_run_processes(tmp_path))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(seen) < 2:
+            seen[:] = _run_processes(tmp_path)  # a just-started process may not show at once
+            time.sleep(0.05)
         raise InputError("the job order is bad", source="job.yml")
 
     with pytest.raises(InputError, match="the job order is bad"):
         run_snakemake(tmp_path, options, prepare=prepare)
-    assert any("snakehost" in c for c in seen) and any("ossrflow.run.warm" in c for c in seen)
+    assert any("snakehost" in c for c in seen), seen
+    assert any("ossrflow.run.warm" in c for c in seen), seen
     assert _run_processes(tmp_path) == []
     assert not (tmp_path / "snakemake.log").exists()  # Snakemake never ran
