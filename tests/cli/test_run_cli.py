@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -132,8 +133,11 @@ def test_a_definition_takes_no_job_file(tmp_path: Path):
     )
 
 
-def runner(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RUNNER, *args], capture_output=True, text=True, check=False, cwd=cwd)
+def runner(*args: str, cwd: Path, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = os.environ | ({"TMPDIR": str(tmp)} if tmp is not None else {})
+    return subprocess.run(
+        [*RUNNER, *args], capture_output=True, text=True, check=False, cwd=cwd, env=env
+    )
 
 
 def test_cwl_runner_prints_the_output_object(tmp_path: Path):
@@ -174,10 +178,14 @@ def test_cwl_runner_keeps_a_record_where_provenance_says(tmp_path: Path):
     ],
 )
 def test_cwl_runner_exit_codes(tmp_path: Path, tool, job, code, message):
-    done = runner("--quiet", str(CWL / tool), *([job] if job else []), cwd=tmp_path)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = runner("--quiet", str(CWL / tool), *([job] if job else []), cwd=tmp_path, tmp=scratch)
     assert done.returncode == code
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr
+    # Nothing ran: its temporary run folder is gone (one that ran keeps the logs its error names).
+    assert list(scratch.glob("ossrflow-run-*")) == []
 
 
 # --- containers ------------------------------------------------------------------------------

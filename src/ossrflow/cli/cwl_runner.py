@@ -131,10 +131,16 @@ def run(argv: Sequence[str]) -> int:
             print(f"[ossrflow] {progress.done}/{progress.total} jobs done", file=sys.stderr)
 
     try:
-        result = _run(args, run_dir, options, show, temporary)
-    finally:
-        if args.provenance is not None:
-            _keep_record(run_dir, args.provenance, copy=not temporary)
+        try:
+            result = _run(args, run_dir, options, show, temporary)
+        finally:
+            if args.provenance is not None:
+                _keep_record(run_dir, args.provenance, copy=not temporary)
+    except BaseException:
+        # A temporary folder where Snakemake never ran holds nothing the error could point to.
+        if temporary and not (run_dir / "snakemake.log").is_file():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
     if result.reuse is not None and not args.quiet:
         print(f"[ossrflow] {result.reuse}", file=sys.stderr)
     print(json.dumps(result.outputs, indent=4, ensure_ascii=False))
