@@ -187,11 +187,11 @@ def _flow_depth_ok(text: str, limits: Limits) -> bool:
     return True
 
 
-def _too_deep(node: Node, limits: Limits, source: str) -> InputError:
+def _too_deep(node: Node | None, limits: Limits, source: str) -> InputError:
     return InputError(
         f"values are nested more than {limits.max_depth} levels deep",
         source=source,
-        location=_mark(node),
+        location=_mark(node) if node is not None else None,
         hint=_HINT_LIMITS,
     )
 
@@ -207,11 +207,7 @@ def parse_yaml_text(text: str, *, source: str, limits: Limits = DEFAULT_LIMITS) 
         _check_graph(yaml.compose(text), limits, source)
         return yaml.load(text)
     except RecursionError:
-        raise InputError(
-            f"values are nested more than {limits.max_depth} levels deep",
-            source=source,
-            hint=_HINT_LIMITS,
-        ) from None
+        raise _too_deep(None, limits, source) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = f"{mark.line + 1}:{mark.column + 1}" if mark else None
@@ -235,11 +231,7 @@ def parse_json_text(text: str | bytes, *, source: str, limits: Limits = DEFAULT_
     try:
         value = json.loads(text)
     except RecursionError:
-        raise InputError(
-            f"values are nested more than {limits.max_depth} levels deep",
-            source=source,
-            hint=_HINT_LIMITS,
-        ) from None
+        raise _too_deep(None, limits, source) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         if isinstance(exc, UnicodeDecodeError):
             raise InputError(
@@ -267,11 +259,7 @@ def _check_json_depth(value: Any, limits: Limits, source: str) -> None:
                 f"it holds more than {limits.max_values} values", source=source, hint=_HINT_LIMITS
             )
         if depth > limits.max_depth:
-            raise InputError(
-                f"values are nested more than {limits.max_depth} levels deep",
-                source=source,
-                hint=_HINT_LIMITS,
-            )
+            raise _too_deep(None, limits, source)
         if isinstance(item, dict):
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
@@ -295,11 +283,7 @@ def check_document_limits(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
         try:
             value = json.loads(text)
         except RecursionError:
-            raise InputError(
-                f"values are nested more than {limits.max_depth} levels deep",
-                source=str(path),
-                hint=_HINT_LIMITS,
-            ) from None
+            raise _too_deep(None, limits, str(path)) from None
         except ValueError:
             pass
         else:
@@ -311,11 +295,7 @@ def check_document_limits(path: Path, limits: Limits = DEFAULT_LIMITS) -> None:
             raise RecursionError
         _check_graph(yaml.compose(text), limits, str(path))
     except RecursionError:
-        raise InputError(
-            f"values are nested more than {limits.max_depth} levels deep",
-            source=str(path),
-            hint=_HINT_LIMITS,
-        ) from None
+        raise _too_deep(None, limits, str(path)) from None
     except YAMLError:
         return  # not YAML: the loader that follows says what is wrong, with its location
 

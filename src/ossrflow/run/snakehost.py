@@ -33,7 +33,14 @@ import threading
 from collections.abc import Iterator
 from types import FrameType
 
-__all__ = ["EXECUTOR_ENV", "GO", "HOLD_ENV", "main", "only_executor_plugin"]
+__all__ = [
+    "EXECUTOR_ENV",
+    "GO",
+    "HOLD_ENV",
+    "main",
+    "only_executor_plugin",
+    "signal_on_parent_death",
+]
 
 EXECUTOR_ENV = "OSSRFLOW_EXECUTOR"
 HOLD_ENV = "OSSRFLOW_SNAKEMAKE_HOLD"
@@ -64,14 +71,19 @@ def _parent_died(signum: int, frame: FrameType | None) -> None:
         os.killpg(os.getpgid(0), signal.SIGINT)
 
 
-def _watch_parent(parent: int) -> None:
-    """Ask Linux for SIGUSR2 when the parent dies (no-op elsewhere)."""
-    signal.signal(signal.SIGUSR2, _parent_died)
+def signal_on_parent_death(signum: int) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGUSR2))
+        libc.prctl(_PR_SET_PDEATHSIG, int(signum))
+
+
+def _watch_parent(parent: int) -> None:
+    """Ask Linux for SIGUSR2 when the parent dies (no-op elsewhere)."""
+    signal.signal(signal.SIGUSR2, _parent_died)
+    signal_on_parent_death(signal.SIGUSR2)
     if os.getppid() != parent:  # the parent died before the request took effect
         raise SystemExit(130)
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from ossrflow.run.forked import FORK_SAFE_THREAD
 from ossrflow.run.rundir import CACHE_DIR
+from ossrflow.run.snakehost import signal_on_parent_death
 from ossrflow.run.warmclient import ENV
 
 __all__ = ["CLIENT", "ENV", "WarmWorker", "main", "warm_jobs"]
@@ -58,7 +59,6 @@ _BOOTSTRAP = (
 )
 _BIND_SECONDS = 10.0
 _GO = b"go\n"
-_PR_SET_PDEATHSIG = 1
 _LOG = f"{CACHE_DIR}/warm-worker.log"
 
 
@@ -114,14 +114,6 @@ def warm_jobs(run_dir: Path) -> Iterator[WarmWorker]:
         path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             folder.rmdir()
-
-
-def _die_with_parent() -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
 
 
 def _wait_for_go() -> bool:
@@ -215,7 +207,7 @@ def _run_job(conn: socket.socket) -> None:
 
 def serve(listener: socket.socket, run_dir: str | Path) -> None:
     """Preload, then fork one process per job ``listener`` accepts until stdin closes."""
-    _die_with_parent()
+    signal_on_parent_death(signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; stdin ends this
     try:
         if not _preload(Path(run_dir)):
