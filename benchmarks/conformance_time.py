@@ -288,6 +288,13 @@ def render_report(
         problems.append(f"ossrflow passed fewer tests than cwltool: {fewer[0]} < {fewer[1]}")
     if problems:
         parts.append("Problems:\n" + "".join(f"{bullet}{line}\n" for line in problems))
+    failures = [
+        f"{m.runner} run {m.repeat}: {m.counts.failed} failed, see {m.folder}/cwltest.log"
+        for m in results
+        if m.counts is not None and m.counts.failed
+    ]
+    if failures:
+        parts.append("Failed tests:\n" + "".join(f"{bullet}{line}\n" for line in failures))
     target = [target_line(ratio(rows))] + ([f"measured on {subset} only"] if subset else [])
     parts.append("Target:\n" + "".join(f"{bullet}{line}\n" for line in target))
     return "\n".join(parts)

@@ -109,6 +109,7 @@ def test_report_shows_medians_ratio_and_passes() -> None:
     assert "| cwltool --no-container | 3/3 | 9/10 | 1 | 0 | 150.0 | 100.0–200.0 | 1.00 |" in text
     assert text.rstrip().endswith("- make conformance-required ≤ 1.5 × cwltool: 1.67 (MISSED)")
     assert "Problems" not in text
+    assert "- ossrflow run 1: 1 failed, see /x/cwltest.log\n" in text
     assert exit_status(results) == 0
 
 
@@ -172,7 +173,12 @@ def test_three_required_tests_under_both_runners(
     argv = ["--container", "none", "--work", str(work), "--json", str(result), "--", "-n", "1-3"]
     status = main(argv)
     out = capsys.readouterr().out
-    assert status == 0, out
+    logs = "".join(
+        f"\n--- {log}\n{log.read_text(encoding='utf-8', errors='replace')[-20000:]}"
+        for log in sorted(work.glob("*/cwltest.log"))
+    )
+    assert status == 0, out + logs
+    assert "Failed tests:" not in out, out + logs
     assert re.search(r"^ossrflow-cwl-runner --container none +1/1 +3/3 ", out, re.MULTILINE), out
     assert re.search(r"^cwltool --no-container +1/1 +3/3 +0 +0 .* 1\.00$", out, re.MULTILINE), out
     line = re.search(r"make conformance-required ≤ 1\.5 × cwltool: (\d+\.\d\d) \((met|MISSED)\)", out)  # fmt: skip
