@@ -5,6 +5,7 @@ finished run folder run again with another profile."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -111,3 +112,21 @@ def test_another_profile_says_the_jobs_were_done_and_keeps_their_facts(tmp_path:
     assert facts is not None and facts.profile == "local"
     assert default_run_dir(tool, job, "local") != default_run_dir(tool, job, str(mine))
     assert default_run_dir(tool, job, "local") == default_run_dir(tool, job)
+
+
+SCHEDULER_TOOLS = ("scontrol", "sinfo", "squeue", "sbatch", "sacct", "condor_q", "condor_submit")
+
+
+def test_a_local_run_never_calls_a_scheduler_tool(tmp_path: Path, monkeypatch):
+    """Slurm's and HTCondor's commands on PATH that hang: a local run finishes without them."""
+    tools, called = tmp_path / "bin", tmp_path / "called.txt"
+    tools.mkdir()
+    for name in SCHEDULER_TOOLS:
+        fake = tools / name
+        fake.write_text(f'#!/bin/sh\necho "{name} $*" >> "{called}"\nsleep 600\n')
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    tool, job = sums_job(tmp_path)
+    result = run(tool, job, tmp_path / "run")
+    assert result.jobs is not None and result.jobs.ran > 0
+    assert not called.exists(), called.read_text()

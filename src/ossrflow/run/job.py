@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import shutil
 import sys
 import threading
@@ -58,7 +57,7 @@ from ossrflow.run.freshness import describe_element
 from ossrflow.run.jobrecord import ToolLog, job_commands, tool_failure
 from ossrflow.run.keys import DigestCache, content_key
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, parse_plan, split_path
-from ossrflow.run.rundir import BATCHES_FILE, CACHE_DIR, PLAN_FILE, SHIM_DIR
+from ossrflow.run.rundir import BATCHES_FILE, CACHE_DIR, PLAN_FILE
 
 if TYPE_CHECKING:
     from cwltool.context import RuntimeContext
@@ -431,13 +430,6 @@ def read_split(run_dir: Path, key: str) -> ScatterShape:
     return ScatterShape(data["method"], (), tuple(data["lengths"]))
 
 
-def _drop_shims(run_dir: Path) -> None:
-    """Tools see the PATH the user had, without the helper folder ossrflow gave Snakemake."""
-    shim = str(run_dir / SHIM_DIR)
-    path = os.environ.get("PATH", "").split(os.pathsep)
-    os.environ["PATH"] = os.pathsep.join(p for p in path if p != shim)
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ossrflow.run.job", description=__doc__)
     parser.add_argument("action", choices=["run", "split", "gather", "collect"])
@@ -456,7 +448,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     tool_log = ToolLog()
     logging.getLogger("cwltool").addHandler(tool_log)
     run_dir = args.run_dir.resolve()
-    _drop_shims(run_dir)
     try:
         if args.action == "run":
             run_node(run_dir, args.key, args.element, tool_log)

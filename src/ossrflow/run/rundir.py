@@ -58,7 +58,6 @@ __all__ = [
     "REPORT_LOG",
     "RERUN_DIR",
     "RESULTS_DIR",
-    "SHIM_DIR",
     "SNAKEFILE",
     "SNAKEMAKE_LOG",
     "STEPS_DIR",
@@ -73,7 +72,6 @@ REPORT_LOG = "snakemake-report.log"
 REPORT_FILE = "report.html"
 LOCK_FILE = ".ossrflow.lock"
 CACHE_DIR = ".ossrflow"
-SHIM_DIR = f"{CACHE_DIR}/bin"
 UP_TO_DATE_STAMP = f"{CACHE_DIR}/up-to-date.json"
 DOCUMENTS_STAMP = f"{CACHE_DIR}/documents.json"
 DIGESTS_FILE = f"{CACHE_DIR}/digests.json"

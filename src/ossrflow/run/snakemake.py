@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ossrflow.errors import InputError, ServiceError, Unsupported, WorkflowFailed
-from ossrflow.integrity import atomic_write
 from ossrflow.run.options import RunOptions
-from ossrflow.run.rundir import SHIM_DIR, SNAKEFILE, SNAKEMAKE_LOG
+from ossrflow.run.rundir import SNAKEFILE, SNAKEMAKE_LOG
 from ossrflow.run.snakehost import EXECUTOR_ENV, GO, HOLD_ENV
 from ossrflow.run.warm import ENV as WARM_ENV
 from ossrflow.run.warm import warm_jobs
@@ -168,7 +165,7 @@ def run_snakemake(
     tracker = _Tracker(progress)
     if options.profile.executor == "htcondor":
         _set_aside_condor_log(run_dir)
-    env = _snakemake_env(run_dir, options.profile.executor)
+    env = _snakemake_env(options.profile.executor)
     if prepare is not None:
         env[HOLD_ENV] = "1"
     warm = options.profile.executor == "local" and not options.dry_run and not extra
@@ -254,32 +251,14 @@ def _set_aside_condor_log(run_dir: Path) -> None:
         log.replace(log.with_name("snakemake-rules.previous.log"))
 
 
-def _snakemake_env(run_dir: Path, executor: str) -> dict[str, str]:
+def _snakemake_env(executor: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop(WARM_ENV, None)  # only a local run's own worker (see run_snakemake)
     env.pop(HOLD_ENV, None)
     env[EXECUTOR_ENV] = executor  # snakehost loads only this executor plugin
     # The htcondor plugin's bindings warn on import when no pool is configured.
     env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
-    real = shutil.which("scontrol")
-    if executor != "slurm" and real:
-        # Snakemake imports every executor plugin at start; the slurm one runs
-        # `scontrol show config`, which waits 10 s when Slurm is installed but not running.
-        shim = run_dir / SHIM_DIR
-        text = (
-            "#!/bin/sh\n# ossrflow: answer Snakemake's slurm plugin at once outside Slurm runs\n"
-            'if [ "$1" = show ] && [ "$2" = config ]; then exit 1; fi\n'
-            f'exec {shlex.quote(real)} "$@"\n'
-        )
-        _write_executable(shim / "scontrol", text)
-        env["PATH"] = f"{shim}{os.pathsep}{env.get('PATH', '')}"
     return env
-
-
-def _write_executable(path: Path, text: str) -> None:
-    if not path.is_file() or path.read_text(encoding="utf-8") != text:
-        atomic_write(path, text)
-    path.chmod(0o755)
 
 
 @contextlib.contextmanager
