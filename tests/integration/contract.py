@@ -28,12 +28,14 @@ from ossrflow.run.plan import node_output
 from ossrflow.run.profiles import OSSRFLOW_FILE, Profile, load_profile
 from ossrflow.run.reuse import snapshot_facts
 from ossrflow.run.rundir import STEPS_DIR, UP_TO_DATE_STAMP
+from ossrflow.run.warm import NAME as WARM_NAME
 from tests.conftest import DATA
 
 CWL = DATA / "cwl"
-# What a run's processes carry in their command line: jobs (cold, or forked by the local warm
-# worker, whose command line names the run folder too) and Snakemake under its host.
-_RUN_PROCESSES = (b"ossrflow.run.job", b"ossrflow.run.warm", b"snakehost")
+# What a run's processes carry in their command line: cold jobs and Snakemake under its host.
+# The local warm worker and the jobs it forks carry the planner's: they are found by name
+# (ossrflow-warm) and working folder (the run folder, or a job's folder in it).
+_RUN_PROCESSES = (b"ossrflow.run.job", b"snakehost")
 
 
 def write_job(folder: Path, name: str, values: dict[str, Any]) -> Path:
@@ -298,8 +300,12 @@ def local_processes(run_dir: Path) -> bool:
             continue
         try:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+            comm = (proc / "comm").read_text().strip()
+            cwd = (proc / "cwd").readlink()
         except OSError:
             continue
         if marker in command and any(name in command for name in _RUN_PROCESSES):
+            return True
+        if comm == WARM_NAME and cwd.is_relative_to(run_dir):
             return True
     return False

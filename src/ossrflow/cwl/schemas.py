@@ -14,12 +14,13 @@ __all__ = ["load_schema_cache", "save_schema_cache"]
 
 # cache file -> the schema keys it holds (loaded or saved by this process)
 _LOADED_SCHEMAS: dict[Path, set[str]] = {}
+_FORMAT = 2  # 2: the schemas and schema-salad's metaschema
 
 
 def _schema_cache_name() -> str:
     from importlib.metadata import version
 
-    return f"cwl-schemas-cwltool-{version('cwltool')}.pickle"
+    return f"cwl-schemas-{_FORMAT}-cwltool-{version('cwltool')}.pickle"
 
 
 def _pickle_normdict() -> None:
@@ -35,28 +36,59 @@ def _pickle_normdict() -> None:
 
 
 def save_schema_cache(folder: Path) -> Path:
-    """Store the CWL schemas cwltool parsed in this process, so jobs skip parsing them (~1 s)."""
+    """Store the CWL schemas cwltool parsed in this process, so jobs skip parsing them (~1 s).
+
+    When this process loaded exactly these schemas from another cache file, that file is linked
+    (or copied) instead of pickled again.
+    """
     import pickle
 
+    import schema_salad.schema
     from cwltool.process import SCHEMA_CACHE
 
-    _pickle_normdict()
     path = folder / _schema_cache_name()
-    if not path.is_file() or not set(SCHEMA_CACHE) <= _LOADED_SCHEMAS.get(path, set()):
-        from ossrflow.integrity import atomic_write
+    if path.is_file() and set(SCHEMA_CACHE) <= _LOADED_SCHEMAS.get(path, set()):
+        return path
+    from ossrflow.integrity import atomic_write
 
-        atomic_write(path, pickle.dumps(dict(SCHEMA_CACHE), protocol=pickle.HIGHEST_PROTOCOL))
-        _LOADED_SCHEMAS[path] = set(SCHEMA_CACHE)
+    same = [old for old, keys in _LOADED_SCHEMAS.items() if keys == set(SCHEMA_CACHE)]
+    if not (same and _link(same[0], path)):
+        _pickle_normdict()
+        cached = {"schemas": dict(SCHEMA_CACHE), "metaschema": schema_salad.schema.get_metaschema()}
+        atomic_write(path, pickle.dumps(cached, protocol=pickle.HIGHEST_PROTOCOL))
+    _LOADED_SCHEMAS[path] = set(SCHEMA_CACHE)
     return path
+
+
+def _link(source: Path, target: Path) -> bool:
+    """Put ``source`` at ``target`` (a hard link, else a copy) by an atomic rename."""
+    import os
+    import shutil
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        try:
+            os.link(source, temporary)
+        except OSError:
+            shutil.copyfile(source, temporary)
+        temporary.replace(target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        return False
+    return True
 
 
 def load_schema_cache(folder: Path) -> bool:
     """Reuse schemas stored by :func:`save_schema_cache` (written by this run's planner)."""
     import pickle
 
+    import schema_salad.schema
     from cwltool.process import SCHEMA_CACHE
 
     path = folder / _schema_cache_name()
+    if _LOADED_SCHEMAS.get(path, {""}) <= set(SCHEMA_CACHE):
+        return True  # this process (or the planner it was forked from) has them already
     if not path.is_file():
         return False
     _pickle_normdict()
@@ -64,8 +96,11 @@ def load_schema_cache(folder: Path) -> bool:
     # Snakefile too: whoever can write it can already change what runs.
     try:
         cached = pickle.loads(path.read_bytes())  # noqa: S301
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError):
+        schemas, metaschema = cached["schemas"], cached["metaschema"]
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, KeyError):
         return False  # written by another cwltool build: parse the schemas again
-    SCHEMA_CACHE.update(cached)
-    _LOADED_SCHEMAS[path] = set(cached)
+    SCHEMA_CACHE.update(schemas)
+    if schema_salad.schema.cached_metaschema is None:
+        schema_salad.schema.cached_metaschema = metaschema
+    _LOADED_SCHEMAS[path] = set(schemas)
     return True

@@ -271,7 +271,7 @@ def run_workflow(
         planned: list[Plan] = []
         before: dict[str, tuple[int, int]] = {}
 
-        def plan() -> None:  # while Snakemake and the warm worker import (run_snakemake)
+        def plan() -> None:  # while Snakemake imports (run_snakemake)
             planned.append(
                 prepare_run(
                     tool,

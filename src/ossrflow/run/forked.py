@@ -20,7 +20,7 @@ from typing import Any
 
 from ossrflow.errors import OssrflowError, WorkflowFailed
 
-__all__ = ["FORK_SAFE_THREAD", "PER_PROCESS", "map_parts", "split_range"]
+__all__ = ["FORK_SAFE_THREAD", "PER_PROCESS", "map_parts", "single_threaded", "split_range"]
 
 # The warm worker's watcher thread (ossrflow.run.warm) only waits on its socket and holds no
 # lock: a job it watches may fork anyway.
@@ -37,12 +37,17 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
+def single_threaded() -> bool:
+    """Whether this process may fork: no thread but this one (and warm-job watchers)."""
+    current = threading.current_thread()
+    return all(t is current or t.name == FORK_SAFE_THREAD for t in threading.enumerate())
+
+
 def split_range(count: int, per_process: int | None = None) -> list[range]:
     """``range(count)`` in as many near-equal parts as cores allow (one when forking won't pay)."""
     per = PER_PROCESS if per_process is None else per_process
     parts = max(1, min(_cores(), _MAX_PROCESSES, count // max(1, per)))
-    current = threading.current_thread()
-    if any(t is not current and t.name != FORK_SAFE_THREAD for t in threading.enumerate()):
+    if not single_threaded():
         parts = 1  # fork copies only this thread: never fork a process that has others
     size = -(-count // parts) if count else 1
     return [range(start, min(count, start + size)) for start in range(0, count, size)] or [range(0)]

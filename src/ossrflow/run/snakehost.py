@@ -39,6 +39,7 @@ __all__ = [
     "HOLD_ENV",
     "main",
     "only_executor_plugin",
+    "set_process_name",
     "signal_on_parent_death",
 ]
 
@@ -49,6 +50,7 @@ _PLUGIN_PREFIX = "snakemake_executor_plugin_"
 
 GRACE_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 def _kill_group() -> None:
@@ -71,13 +73,22 @@ def _parent_died(signum: int, frame: FrameType | None) -> None:
         os.killpg(os.getpgid(0), signal.SIGINT)
 
 
-def signal_on_parent_death(signum: int) -> None:
-    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
+def _prctl(option: int, value: int | bytes) -> None:
     with contextlib.suppress(OSError, AttributeError):
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signum))
+        libc.prctl(option, value)
+
+
+def signal_on_parent_death(signum: int) -> None:
+    """Ask Linux to send ``signum`` to this process when its parent dies (no-op elsewhere)."""
+    _prctl(_PR_SET_PDEATHSIG, int(signum))
+
+
+def set_process_name(name: str) -> None:
+    """Name this process in ``ps -o comm`` and ``/proc/PID/comm`` (Linux: 15 bytes at most)."""
+    _prctl(_PR_SET_NAME, name.encode()[:15])
 
 
 def _watch_parent(parent: int) -> None:

@@ -157,9 +157,10 @@ def run_snakemake(
 ) -> tuple[int, str]:
     """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log).
 
-    ``prepare`` (planning: it writes the Snakefile) runs after Snakemake's host and the local
-    warm worker have started: they import Snakemake and cwltool on the other core meanwhile and
-    wait for it to finish. When ``prepare`` raises, both stop and Snakemake never runs.
+    ``prepare`` (planning: it writes the Snakefile) runs after Snakemake's host has started: it
+    imports Snakemake on the other core meanwhile and waits for it to finish. When ``prepare``
+    raises, the host stops and Snakemake never runs. A local run's warm worker is forked from
+    this process once the run is planned (:mod:`.warm`), before Snakemake is told to go.
     """
     command = snakemake_command(run_dir, options) + (extra or [])
     tracker = _Tracker(progress)

@@ -1,141 +1,191 @@
-"""The warm job worker of a local run: one pre-loaded interpreter that forks per job.
+"""The warm job worker of a local run: the planning process, forked, forks again per job.
 
 A job that needs cwltool (a non-scattered step, the collecting of a batched scatter, the
 workflow's outputs) costs about a second of Python start, imports and CWL loading when it starts
-cold, which on the local profile is most of a small workflow's time. :func:`warm_jobs` starts
-a worker beside Snakemake: it listens on a Unix socket in a private folder (mode 0700, so only
-this user can connect), imports what jobs need while ossrflow plans the run, loads the run's
-workflow once told the plan is written (``go`` on its stdin) while Snakemake starts, then forks
-one process per job that
-:mod:`ossrflow.run.warmclient` hands it. The forked process takes the client's standard streams
-(the job's log), working folder and environment, makes itself a process group, runs
-:func:`ossrflow.run.job.main` exactly as the cold command would, and sends back its exit status.
-A signal the client gets is passed on to the job's process group; a client that dies takes its
-job with it (SIGKILL to the group when the connection closes).
+cold, which on the local profile is most of a small workflow's time. Once ossrflow has planned
+the run, it has cwltool imported and the CWL schemas parsed: :meth:`WarmWorker.go` forks the
+worker from it then, at the cost of a fork instead of a new interpreter. The worker drops what
+it inherited (file descriptors, log handlers), loads the run's workflow from its folder and
+listens on a Unix socket in a private folder (mode 0700, so only this user can connect); it
+forks one process per job that :mod:`ossrflow.run.warmclient` hands it. The forked process takes
+the client's standard streams (the job's log), working folder and environment, makes itself a
+process group, runs :func:`ossrflow.run.job.main` exactly as the cold command would, and sends
+back its exit status. A signal the client gets is passed on to the job's process group; a client
+that dies takes its job with it (SIGKILL to the group when the connection closes).
 
-The worker ends when the ossrflow process that started it closes its standard input or dies
-(``PR_SET_PDEATHSIG``). It is a local-profile optimisation only: Slurm and HTCondor jobs run the
-plain command on their node (their Snakefiles do not name the client, and ``OSSRFLOW_WARM`` is
-set only for local runs). Without a worker the client runs the cold command itself.
+The worker (``ossrflow-warm`` in ``ps -o comm``, its working folder the run folder) ends when
+the ossrflow process that forked it closes their pipe or dies (``PR_SET_PDEATHSIG``). It is
+forked only from a process with no other thread (``fork`` copies the calling thread alone);
+otherwise jobs start cold. It is a local-profile optimisation only: Slurm and HTCondor jobs run
+the plain command on their node (their Snakefiles do not name the client, and ``OSSRFLOW_WARM``
+is set only for local runs). Without a worker the client runs the cold command itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
+import logging
 import os
 import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ossrflow.run.forked import FORK_SAFE_THREAD
+from ossrflow.run.forked import FORK_SAFE_THREAD, single_threaded
 from ossrflow.run.rundir import CACHE_DIR
-from ossrflow.run.snakehost import signal_on_parent_death
+from ossrflow.run.snakehost import set_process_name, signal_on_parent_death
 from ossrflow.run.warmclient import ENV
 
-__all__ = ["CLIENT", "ENV", "WarmWorker", "main", "warm_jobs"]
+__all__ = ["CLIENT", "ENV", "NAME", "WarmWorker", "warm_jobs"]
 
 CLIENT = Path(__file__).with_name("warmclient.py")
-# The worker binds its socket before any import of ossrflow (a few tens of milliseconds), so
-# that Snakemake's first job finds it; the CLI waits for that, at most _BIND_SECONDS.
-_BOOTSTRAP = (
-    "import socket, sys\n"
-    "listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
-    "listener.bind(sys.argv[1])\n"
-    "listener.listen(128)\n"
-    "from ossrflow.run.warm import serve\n"
-    "serve(listener, sys.argv[2])\n"
-)
-_BIND_SECONDS = 10.0
-_GO = b"go\n"
+NAME = "ossrflow-warm"  # the worker's process name (/proc/PID/comm)
 _LOG = f"{CACHE_DIR}/warm-worker.log"
+_STOP_SECONDS = 5.0
+_MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with its final NUL
 
 
-@dataclass
 class WarmWorker:
-    """A started worker: the environment jobs need to find it, and its go-ahead."""
+    """A run's worker: the environment jobs find it by, forked by :meth:`go`, ended by :meth:`stop`."""
 
-    env: dict[str, str]
-    process: subprocess.Popen[bytes] | None = None
+    def __init__(self, run_dir: Path, socket_path: Path) -> None:
+        self.run_dir = run_dir
+        self.socket_path = socket_path
+        fits = len(os.fsencode(socket_path)) <= _MAX_SOCKET_PATH
+        self.env: dict[str, str] = {ENV: str(socket_path)} if fits else {}
+        self.pid: int | None = None
+        self._stop: int | None = None
 
     def go(self) -> None:
-        """The run is planned: load its workflow and take jobs."""
-        if self.process is not None and self.process.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdin.write(_GO)
-                self.process.stdin.flush()
+        """The run is planned: fork the worker from this process (it has cwltool loaded)."""
+        if not self.env or self.pid is not None or not single_threaded():
+            return  # jobs find no socket and start cold
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(self.socket_path))
+            listener.listen(128)
+            log = self.run_dir / _LOG
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        except OSError:
+            listener.close()
+            return
+        stop_read, stop_write = os.pipe()
+        for stream in (sys.stdout, sys.stderr):  # nothing buffered here reaches a job's log
+            with contextlib.suppress(Exception):
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the worker ends with os._exit
+            _become_worker(listener, stop_read, log_fd, self.run_dir, os.getppid())
+        os.close(stop_read)
+        os.close(log_fd)
+        listener.close()
+        self.pid, self._stop = pid, stop_write
+
+    def stop(self) -> None:
+        """End the worker (jobs it forked carry on until their clients end) and reap it."""
+        if self._stop is not None:
+            os.close(self._stop)  # the worker's signal to stop
+            self._stop = None
+        if self.pid is None:
+            return
+        deadline = time.monotonic() + _STOP_SECONDS
+        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                break
+            time.sleep(0.005)
+        self.pid = None
 
 
 @contextlib.contextmanager
 def warm_jobs(run_dir: Path) -> Iterator[WarmWorker]:
-    """Start the run's warm worker; it imports at once, loads the run at :meth:`WarmWorker.go`."""
+    """A worker for the run in ``run_dir``: pass its ``env`` to Snakemake, call ``go`` once the
+    run is planned; it ends, and its socket is removed, when the block does."""
     folder = Path(tempfile.mkdtemp(prefix="ossrflow-warm-"))  # 0700: only this user connects
-    path = folder / "socket"
-    log = run_dir / _LOG
-    log.parent.mkdir(parents=True, exist_ok=True)
+    worker = WarmWorker(run_dir, folder / "socket")
     try:
-        with log.open("w", encoding="utf-8") as stderr:
-            process = subprocess.Popen(
-                [sys.executable, "-c", _BOOTSTRAP, str(path), str(run_dir)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-                cwd=run_dir,
-            )
-    except OSError:
-        folder.rmdir()
-        yield WarmWorker({})
-        return
-    deadline = time.monotonic() + _BIND_SECONDS
-    while not path.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.005)
-    try:
-        yield WarmWorker({ENV: str(path)} if path.exists() else {}, process)
+        yield worker
     finally:
-        if process.stdin is not None:
-            with contextlib.suppress(OSError):
-                process.stdin.close()  # the worker's signal to stop
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        path.unlink(missing_ok=True)
+        worker.stop()
+        worker.socket_path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             folder.rmdir()
 
 
-def _wait_for_go() -> bool:
-    """Block until the CLI says the run is planned (True) or closes stdin (False)."""
-    data = b""
-    while not data.endswith(b"\n"):
-        chunk = os.read(sys.stdin.fileno(), 16)
-        if not chunk:
-            return False
-        data += chunk
-    return data == _GO
+def _become_worker(
+    listener: socket.socket, stop: int, log: int, run_dir: Path, parent: int
+) -> None:
+    """In the forked process: shed the planner's state, then serve jobs until told to stop."""
+    status = 0
+    try:
+        gc.freeze()  # what the planner left is never collected (or finalized) here
+        signal_on_parent_death(signal.SIGKILL)
+        if os.getppid() != parent:
+            return  # the planner died before the signal was asked for
+        set_process_name(NAME)
+        null = os.open(os.devnull, os.O_RDWR)
+        for target, source in ((0, null), (1, null), (2, log)):
+            os.dup2(source, target)
+        _close_all_but({0, 1, 2, listener.fileno(), stop})
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the planner's may be a test's capture
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        _fresh_logging()
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.chdir(run_dir)
+        serve(listener, stop, run_dir)
+    except BaseException:  # noqa: BLE001 - the worker's log says why; jobs then start cold
+        with contextlib.suppress(Exception):
+            traceback.print_exc()
+        status = 1
+    finally:
+        os._exit(status)
 
 
-def _preload(run_dir: Path) -> bool:
-    """Import what jobs use; once the run is planned, load its workflow (False: not needed)."""
+def _close_all_but(keep: set[int]) -> None:
+    """Close every file descriptor but ``keep`` (the planner's files, pipes and sockets)."""
+    low = 0
+    for fd in sorted(keep):
+        if fd > low:  # closerange(n, n) would close everything from n on
+            os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def _fresh_logging() -> None:
+    """Undo the planner's log set-up: a job logs as it would in a new process."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.WARNING)
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger):
+            for log_filter in list(logger.filters):
+                logger.removeFilter(log_filter)
+
+
+def _preload(run_dir: Path) -> None:
+    """Import what jobs use and load the run's workflow once, for every job to inherit."""
     from ossrflow.run import batches, job
 
     del batches
-    if not _wait_for_go():
-        return False
-    job.preload(run_dir)
-    return True
+    try:
+        job.preload(run_dir)
+    except Exception:  # noqa: BLE001 - jobs then load the workflow themselves
+        traceback.print_exc()
 
 
 def _receive(conn: socket.socket) -> tuple[dict[str, Any], list[int]]:
@@ -205,38 +255,20 @@ def _run_job(conn: socket.socket) -> None:
         os._exit(status)
 
 
-def serve(listener: socket.socket, run_dir: str | Path) -> None:
-    """Preload, then fork one process per job ``listener`` accepts until stdin closes."""
-    signal_on_parent_death(signal.SIGKILL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; stdin ends this
-    try:
-        if not _preload(Path(run_dir)):
-            return
-    except Exception:  # noqa: BLE001 - jobs then load the workflow themselves
-        traceback.print_exc()
+def serve(listener: socket.socket, stop: int, run_dir: str | Path) -> None:
+    """Preload, then fork one process per job ``listener`` accepts until ``stop`` closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the jobs; ``stop`` ends this
+    _preload(Path(run_dir))
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked jobs are reaped by the kernel
     while True:
-        ready, _, _ = select.select([listener, sys.stdin], [], [])
-        if sys.stdin in ready and not os.read(sys.stdin.fileno(), 1):
+        ready, _, _ = select.select([listener.fileno(), stop], [], [])
+        if stop in ready and not os.read(stop, 1):
             return
-        if listener not in ready:
+        if listener.fileno() not in ready:
             continue
         conn, _ = listener.accept()
         if os.fork() == 0:
             listener.close()
+            os.close(stop)
             _run_job(conn)
         conn.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m ossrflow.run.warm SOCKET RUN_DIR``."""
-    path, run_dir = (sys.argv[1:] if argv is None else argv)[:2]
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(path)
-    listener.listen(128)
-    serve(listener, run_dir)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

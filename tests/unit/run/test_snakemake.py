@@ -23,6 +23,7 @@ from ossrflow.run.snakemake import (
     run_snakemake,
     snakemake_command,
 )
+from ossrflow.run.warm import NAME as WARM_NAME
 
 # Recorded from Snakemake 9.27.1 (a tool exiting 1, then a job exiting 33).
 FAILED_LOG = """\
@@ -231,26 +232,32 @@ def test_snakehost_loads_only_the_profiles_executor_plugin(tmp_path: Path, execu
 
 
 def _run_processes(run_dir: Path) -> list[str]:
-    """Command lines of this machine's processes that belong to ``run_dir``'s Snakemake."""
+    """This machine's processes that belong to ``run_dir``: its Snakemake host (by command
+    line) and its warm worker (by process name and working folder)."""
     found = []
     for proc in Path("/proc").iterdir():
         try:
             command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            name = (proc / "comm").read_text().strip()
+            cwd = str((proc / "cwd").readlink())
         except (OSError, ValueError):
             continue
-        if str(run_dir) in command and ("snakehost" in command or "ossrflow.run.warm" in command):
+        if str(run_dir) in command and "snakehost" in command:
             found.append(command)
+        elif name == WARM_NAME and cwd == str(run_dir):
+            found.append(name)
     return found
 
 
-def test_snakemake_and_the_warm_worker_wait_for_the_plan_and_stop_without_it(tmp_path: Path):
-    """Both start before planning (their imports overlap it); a planning error ends them."""
+def test_snakemake_waits_for_the_plan_and_stops_without_it(tmp_path: Path):
+    """The host starts before planning (its imports overlap it); a planning error ends it, and
+    no warm worker is forked for a run that was never planned."""
     options = RunOptions(load_profile("local"))
     seen: list[str] = []
 
     def prepare() -> None:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(seen) < 2:
+        while time.monotonic() < deadline and not seen:
             seen[:] = _run_processes(tmp_path)  # a just-started process may not show at once
             time.sleep(0.05)
         raise InputError("the job order is bad", source="job.yml")
@@ -258,6 +265,6 @@ def test_snakemake_and_the_warm_worker_wait_for_the_plan_and_stop_without_it(tmp
     with pytest.raises(InputError, match="the job order is bad"):
         run_snakemake(tmp_path, options, prepare=prepare)
     assert any("snakehost" in c for c in seen), seen
-    assert any("ossrflow.run.warm" in c for c in seen), seen
+    assert WARM_NAME not in seen
     assert _run_processes(tmp_path) == []
     assert not (tmp_path / "snakemake.log").exists()  # Snakemake never ran

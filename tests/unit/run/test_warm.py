@@ -1,17 +1,19 @@
-"""The local profile's warm job worker: jobs forked from one pre-loaded interpreter behave as
-cold jobs do (arguments, folder, environment, log, exit status), and the client runs the cold
-command when no worker listens."""
+"""The local profile's warm job worker: jobs forked from the planning process behave as cold
+jobs do (arguments, folder, environment, log, exit status), the worker keeps nothing of the
+planner's (files, log handlers), and the client runs the cold command when no worker listens."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from ossrflow.run.warm import CLIENT, ENV, warm_jobs
+from ossrflow.run.warm import CLIENT, ENV, NAME, warm_jobs
 
 JOB = [sys.executable, "-m", "ossrflow.run.job"]
 
@@ -96,3 +98,56 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "Z"
+
+
+def test_the_worker_keeps_none_of_the_planners_files_or_log_handlers(tmp_path):
+    """Forked from the planner, it holds its socket, its stop pipe and its log, nothing else; a
+    job's log gets the job's lines only, however the planner set up logging."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    root = logging.getLogger()
+    handler = logging.FileHandler(tmp_path / "planner.log")
+    root.addHandler(handler)
+    try:
+        with (tmp_path / "planner-file").open("w"), warm_jobs(run_dir) as worker:
+            worker.go()
+            assert worker.pid is not None
+            proc = Path(f"/proc/{worker.pid}")
+            deadline = time.monotonic() + 30
+            while (proc / "cwd").readlink() != run_dir:  # it settles in a few milliseconds
+                assert time.monotonic() < deadline, "the worker never settled"
+                time.sleep(0.01)
+            assert (proc / "comm").read_text().strip() == NAME
+            held = sorted(str(fd.readlink()) for fd in (proc / "fd").iterdir())
+            assert len(held) == 5, held  # /dev/null (stdin, stdout), its log, socket, pipe
+            assert held.count(os.devnull) == 2
+            assert str(run_dir / ".ossrflow" / "warm-worker.log") in held
+            assert not any("planner" in name for name in held), held
+            log = tmp_path / "job.log"
+            assert client(["run", "step"], run_dir, env | worker.env, log) == 2
+            assert log.read_text().startswith("error: "), log.read_text()
+        assert not Path(f"/proc/{worker.pid}").exists()  # reaped
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+    assert (tmp_path / "planner.log").read_text() == ""
+
+
+def test_no_worker_is_forked_from_a_process_with_other_threads(tmp_path):
+    """fork copies one thread: with another running, jobs start cold."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        with warm_jobs(run_dir) as worker:
+            worker.go()
+            assert worker.pid is None
+            env = {k: v for k, v in os.environ.items() if k != ENV}
+            assert client(["--help"], run_dir, env | worker.env, tmp_path / "a.log") == 0
+    finally:
+        release.set()
+        other.join()
+    assert not (run_dir / ".ossrflow" / "warm-worker.log").exists()
