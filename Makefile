@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
 	@touch $@
 
+# Byte-compile ossrflow's own modules (an editable install has none, and PYTHONDONTWRITEBYTECODE
+# would make every ossrflow process compile them again); only changed files are compiled.
 install: $(STAMP)
+	@$(BIN)/python -m compileall -q src
 
 demo: install
 	$(BIN)/python workflows/demo/run_demo.py
