@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from ossrflow.run.execute import RunOptions, RunResult, run_workflow
@@ -130,3 +132,50 @@ def test_a_local_run_never_calls_a_scheduler_tool(tmp_path: Path, monkeypatch):
     result = run(tool, job, tmp_path / "run")
     assert result.jobs is not None and result.jobs.ran > 0
     assert not called.exists(), called.read_text()
+
+
+# A format checked against the tool's own ontology ($schemas): only the ontology says that
+# ex:fasta is an ex:sequence.
+ONTOLOGY = """\
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<http://example.org/formats#fasta> rdfs:subClassOf <http://example.org/formats#sequence> .
+"""
+FORMATTED = """\
+cwlVersion: v1.2
+class: CommandLineTool
+$namespaces: {ex: "http://example.org/formats#"}
+$schemas: [formats.ttl]
+baseCommand: [wc, -c]
+inputs:
+  seq: {type: File, format: ex:sequence, inputBinding: {position: 1}}
+stdout: count.txt
+outputs: {count: stdout}
+"""
+
+
+def test_a_job_checks_formats_against_the_tools_ontology_warm_and_cold(tmp_path: Path):
+    """The forked job sees the ontology the planner loaded; a cold job (a cluster's) reads it
+    from the run folder's schema cache, also when the planner took the schemas from the user's
+    cache, which an earlier run wrote without that ontology."""
+    (tmp_path / "formats.ttl").write_text(ONTOLOGY, encoding="utf-8")
+    tool = tmp_path / "formatted.cwl"
+    tool.write_text(FORMATTED, encoding="utf-8")
+    (tmp_path / "a.fa").write_text(">a\nACGT\n", encoding="utf-8")
+    seq = {"class": "File", "path": str(tmp_path / "a.fa"), "format": "http://example.org/formats#fasta"}  # fmt: skip
+    job = write_job(tmp_path, "job.json", {"seq": seq})
+    env = {k: v for k, v in os.environ.items() if k != "OSSRFLOW_WARM"}
+    cache, run_dir = tmp_path / "cache", tmp_path / "run"
+    for what in (sums_job(tmp_path), (tool, job)):  # the first fills the user's cache
+        folder = tmp_path / "first" if what[0] != tool else run_dir
+        command = [sys.executable, "-m", "ossrflow", "-q", "run", str(what[0]), str(what[1])]
+        command += ["--run-dir", str(folder), "--cache-dir", str(cache), "--container", "none"]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+    assert ": run tool" in (run_dir / ".ossrflow" / "warm-worker.log").read_text()
+    (run_dir / "steps" / "tool" / "cwl.output.json").unlink()
+    cold = subprocess.run(
+        [sys.executable, "-m", "ossrflow.run.job", "run", "tool"],
+        cwd=run_dir, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert cold.returncode == 0, cold.stderr
+    assert (run_dir / "steps" / "tool" / "cwl.output.json").is_file()

@@ -128,13 +128,15 @@ def _loading_context(
     from cwltool.context import RuntimeContext
     from cwltool.loghandler import _logger, defaultStreamHandler
     from cwltool.main import setup_loadingContext, setup_schema
+    from cwltool.process import custom_schemas
 
     # The library does not print: cwltool's messages go to the logging setup of the caller.
     if defaultStreamHandler in _logger.handlers:
         _logger.removeHandler(defaultStreamHandler)
         _logger.setLevel(logging.NOTSET)
 
-    setup_schema(args, None)
+    if custom_schemas or args.enable_ext:
+        setup_schema(args, None)  # back to the standard schemas (it drops the parsed ones)
     runtime = RuntimeContext(vars(args))
     loading = setup_loadingContext(None, runtime, args)
     loading.construct_tool_object = _make_tool
@@ -251,7 +253,7 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
         process = make_tool(uri, loading)
     _refuse_unsupported(process, tool)
     if schema_cache is not None:
-        save_schema_cache(schema_cache)
+        save_schema_cache(schema_cache, shared=True)
     kept = _listings_with_facts(job_order)
     with cwl_errors(job or tool), _no_exit(job or tool):
         initialized = init_job_order(

@@ -12,8 +12,10 @@ from typing import Any
 
 __all__ = ["load_schema_cache", "save_schema_cache"]
 
-# cache file -> the schema keys it holds (loaded or saved by this process)
-_LOADED_SCHEMAS: dict[Path, set[str]] = {}
+# cache file -> what it holds (loaded or saved by this process): per CWL version, the number of
+# triples in its document loader's graph, which grows when a document's ``$schemas`` (an
+# ontology such as EDAM, for format checks) are loaded into it
+_LOADED_SCHEMAS: dict[Path, dict[str, int]] = {}
 _FORMAT = 2  # 2: the schemas and schema-salad's metaschema
 
 
@@ -35,10 +37,23 @@ def _pickle_normdict() -> None:
     copyreg.pickle(NormDict, reduce)
 
 
-def save_schema_cache(folder: Path) -> Path:
+def _fingerprint() -> dict[str, int]:
+    from cwltool.process import SCHEMA_CACHE
+
+    return {version: len(entry[0].graph) for version, entry in SCHEMA_CACHE.items()}
+
+
+def _holds(have: dict[str, int], wanted: dict[str, int]) -> bool:
+    return all(have.get(version, -1) >= size for version, size in wanted.items())
+
+
+def save_schema_cache(folder: Path, *, shared: bool = False) -> Path:
     """Store the CWL schemas cwltool parsed in this process, so jobs skip parsing them (~1 s).
 
-    When this process loaded exactly these schemas from another cache file, that file is linked
+    A run folder's cache holds them as they are now, with the ontologies (``$schemas``) of the
+    documents loaded since: its jobs check formats against them. A ``shared`` cache (the
+    user's, between runs) is written only when it lacks a CWL version this process parsed. When
+    this process loaded exactly what it holds now from another cache file, that file is linked
     (or copied) instead of pickled again.
     """
     import pickle
@@ -47,16 +62,18 @@ def save_schema_cache(folder: Path) -> Path:
     from cwltool.process import SCHEMA_CACHE
 
     path = folder / _schema_cache_name()
-    if path.is_file() and set(SCHEMA_CACHE) <= _LOADED_SCHEMAS.get(path, set()):
+    now = _fingerprint()
+    held = _LOADED_SCHEMAS.get(path)
+    if path.is_file() and held is not None and (set(now) <= set(held) if shared else held == now):
         return path
     from ossrflow.integrity import atomic_write
 
-    same = [old for old, keys in _LOADED_SCHEMAS.items() if keys == set(SCHEMA_CACHE)]
+    same = [old for old, kept in _LOADED_SCHEMAS.items() if kept == now and old != path]
     if not (same and _link(same[0], path)):
         _pickle_normdict()
         cached = {"schemas": dict(SCHEMA_CACHE), "metaschema": schema_salad.schema.get_metaschema()}
         atomic_write(path, pickle.dumps(cached, protocol=pickle.HIGHEST_PROTOCOL))
-    _LOADED_SCHEMAS[path] = set(SCHEMA_CACHE)
+    _LOADED_SCHEMAS[path] = now
     return path
 
 
@@ -87,7 +104,7 @@ def load_schema_cache(folder: Path) -> bool:
     from cwltool.process import SCHEMA_CACHE
 
     path = folder / _schema_cache_name()
-    if _LOADED_SCHEMAS.get(path, {""}) <= set(SCHEMA_CACHE):
+    if path in _LOADED_SCHEMAS and _holds(_fingerprint(), _LOADED_SCHEMAS[path]):
         return True  # this process (or the planner it was forked from) has them already
     if not path.is_file():
         return False
@@ -102,5 +119,5 @@ def load_schema_cache(folder: Path) -> bool:
     SCHEMA_CACHE.update(schemas)
     if schema_salad.schema.cached_metaschema is None:
         schema_salad.schema.cached_metaschema = metaschema
-    _LOADED_SCHEMAS[path] = set(schemas)
+    _LOADED_SCHEMAS[path] = _fingerprint()
     return True
