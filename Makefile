@@ -62,12 +62,14 @@ conformance-required: install
 
 # N=100,1000 x3 against cwltool --parallel (toil when installed) + no-op rerun; more in docs/performance.md,
 # e.g. make bench BENCH_ARGS='--sizes 5000 --repeat 1' or BENCH_ARGS='--runners none --slurm';
-# then the required conformance tests under ossrflow and cwltool (CONFORMANCE_BENCH_ARGS='-- -n 1-10').
+# then the required conformance tests under ossrflow and cwltool (CONFORMANCE_BENCH_ARGS='-- -n 1-10'),
+# and the composed demo under both (DEMO_BENCH_ARGS='--repeat 1 --reuse').
 bench: install
 	$(BIN)/python benchmarks/scatter.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/match_bench.py
 	$(BIN)/python benchmarks/serve_load.py
 	$(BIN)/python benchmarks/conformance_time.py $(CONFORMANCE_BENCH_ARGS)
+	$(BIN)/python benchmarks/demo_time.py $(DEMO_BENCH_ARGS)
 
 cli-docs: install
 	$(BIN)/python scripts/cli_help.py --write docs/cli.txt

@@ -53,6 +53,7 @@ NAME = "ossrflow-warm"  # the worker's process name (/proc/PID/comm)
 _LOG = f"{CACHE_DIR}/warm-worker.log"
 _STOP_SECONDS = 5.0
 _MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with its final NUL
+_SHORT_TMP = Path("/tmp")  # noqa: S108 - the socket's folder under a deep TMPDIR (mkdtemp: 0700)
 
 
 class WarmWorker:
@@ -115,6 +116,9 @@ def warm_jobs(run_dir: Path) -> Iterator[WarmWorker]:
     """A worker for the run in ``run_dir``: pass its ``env`` to Snakemake, call ``go`` once the
     run is planned; it ends, and its socket is removed, when the block does."""
     folder = Path(tempfile.mkdtemp(prefix="ossrflow-warm-"))  # 0700: only this user connects
+    if len(os.fsencode(folder / "socket")) > _MAX_SOCKET_PATH and _SHORT_TMP.is_dir():
+        folder.rmdir()  # a deep TMPDIR: a socket's path holds 107 bytes at most
+        folder = Path(tempfile.mkdtemp(prefix="ossrflow-warm-", dir=_SHORT_TMP))
     worker = WarmWorker(run_dir, folder / "socket")
     try:
         yield worker

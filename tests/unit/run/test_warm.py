@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -151,3 +152,20 @@ def test_no_worker_is_forked_from_a_process_with_other_threads(tmp_path):
         release.set()
         other.join()
     assert not (run_dir / ".ossrflow" / "warm-worker.log").exists()
+
+
+def test_a_deep_temporary_folder_still_gets_a_worker(tmp_path, monkeypatch):
+    """A Unix socket's path holds 107 bytes: under a deeper TMPDIR the socket goes to /tmp."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with warm_jobs(run_dir) as worker:
+        assert set(worker.env) == {ENV}
+        assert len(os.fsencode(worker.env[ENV])) <= 107
+        worker.go()
+        env = {k: v for k, v in os.environ.items() if k != ENV}
+        assert client(["--help"], run_dir, env | worker.env, tmp_path / "a.log") == 0
+    assert ": --help\n" in (run_dir / ".ossrflow" / "warm-worker.log").read_text()
