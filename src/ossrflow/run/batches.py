@@ -204,7 +204,11 @@ def prepare_node(
 
 
 def _write_batches(
-    run_dir: Path, node: Node, blocks: list[str], resources: dict[str, int], max_jobs: int | None
+    run_dir: Path,
+    node: Node,
+    blocks: list[tuple[str, str]],
+    resources: dict[str, int],
+    max_jobs: int | None,
 ) -> Batches:
     ranges = batch_ranges(len(blocks), max_jobs)
     batches = Batches(node.key, len(blocks), ranges, resources)
@@ -232,8 +236,8 @@ def _element_blocks(
     state: Mapping[str, Any],
     run_dir: Path,
     cache: DigestCache,
-) -> tuple[list[str], list[str], dict[str, int]]:
-    """Each element's script block and input key, and the largest resources expressions ask.
+) -> tuple[list[tuple[str, str]], list[str], dict[str, int]]:
+    """Each element's script blocks and input key, and the largest resources expressions ask.
 
     A wide scatter's elements are built in forked processes (:mod:`.forked`); the digests they
     computed come back into ``cache``.
@@ -255,13 +259,13 @@ def _element_blocks(
 
     if len(parts) == 1:
         return _part_blocks(plan, workflow, step, node, state, run_dir, cache, None)
-    blocks: list[str] = []
+    blocks: list[tuple[str, str]] = []
     keys: list[str] = []
     resources: dict[str, int] = {}
     for part in map_parts(build, parts):
         if part is None:
             raise NotExpressible("an element is not a plain command line")
-        blocks += part["blocks"]
+        blocks += [(prepare, run) for prepare, run in part["blocks"]]  # JSON made them lists
         keys += part["keys"]
         for name, value in part["resources"].items():
             resources[name] = max(resources.get(name, 0), value)
@@ -280,8 +284,8 @@ def _part_blocks(
     run_dir: Path,
     cache: DigestCache,
     only: range | None,
-) -> tuple[list[str], list[str], dict[str, int]]:
-    blocks: list[str] = []
+) -> tuple[list[tuple[str, str]], list[str], dict[str, int]]:
+    blocks: list[tuple[str, str]] = []
     keys: list[str] = []
     wanted = _expressed_resources(step.embedded_tool)
     resources: dict[str, int] = {}

@@ -10,7 +10,8 @@ place for the same file is kept). An element whose exit status counts as success
 (``-`` for a missing host or job id): the step's ``collect`` job turns it into the element's
 facts (:mod:`.facts`). A failed element prints ``element I (INPUTS) failed with exit status N
 (log: FILE)`` on the batch's log; :func:`ossrflow.run.snakemake.failure_of` reads it. Only bash
-builtins run per element besides the tool, ``mkdir`` and ``ln``: forks cost time.
+builtins run per element besides the tool and ``ln`` (a link not yet in place): forks cost time,
+so the folders of all the batch's elements are made first, a few hundred per ``mkdir``.
 """
 
 from __future__ import annotations
@@ -83,8 +84,11 @@ def _redirects(job: CommandLineJob, log: Path) -> tuple[str, str]:
     return " ".join(parts), err or str(log)
 
 
-def render_element(element: int, job: CommandLineJob, where: Path, description: str) -> str:
-    """One element: reset it if an earlier attempt left folders, link inputs, run, record."""
+def render_element(
+    element: int, job: CommandLineJob, where: Path, description: str
+) -> tuple[str, str]:
+    """One element's two parts: reset it if an earlier attempt left folders and name the
+    folders it needs (all elements' are made at once); then link its inputs, run, record."""
     q = shlex.quote
     folders, links = _links(job)
     for stream in (job.stdout, job.stderr):
@@ -92,13 +96,17 @@ def render_element(element: int, job: CommandLineJob, where: Path, description: 
             folders.append(str(Path(job.outdir, stream).parent))
     folders = sorted({job.outdir, job.tmpdir, *folders} - {""})
     here = q(str(where))
-    redirects, errors = _redirects(job, where / "job.log")
-    lines = [
-        f"# element {element}: {description}".replace("\n", " "),
-        f"if [ ! -s {q(str(where / EXIT_FILE))} ]; then",
+    pending = f"if [ ! -s {q(str(where / EXIT_FILE))} ]; then"
+    heading = f"# element {element}: {description}".replace("\n", " ")
+    prepare = [
+        heading,
+        pending,
         f"  [ -e {here}/out ] && rm -rf {here}/out {here}/work {here}/{JOB_FACTS}",
-        "  mkdir -p " + " ".join(q(f) for f in folders),
+        "  folders+=(" + " ".join(q(f) for f in folders) + ")",
+        "fi",
     ]
+    redirects, errors = _redirects(job, where / "job.log")
+    lines = [heading, pending]
     lines += [f"  [ {q(dst)} -ef {q(src)} ] || ln -sfn {q(src)} {q(dst)}" for src, dst in links]
     run = f"(cd {q(job.outdir)} && exec {_command(job)}) {redirects}"
     codes = "|".join(str(c) for c in _success_codes(job))
@@ -109,7 +117,7 @@ def render_element(element: int, job: CommandLineJob, where: Path, description: 
         f"  finish {here} $? '{codes}' \"$started\" {what} {q(errors)}",
         "fi",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(prepare) + "\n", "\n".join(lines) + "\n"
 
 
 _SCRIPT_HEAD = """\
@@ -124,6 +132,7 @@ set -u
 export TZ=UTC
 failed=0
 scratch=()
+folders=()
 host=${{HOSTNAME:--}}
 job_id=${{SLURM_JOB_ID:-}}
 if [ -z "$job_id" ] && [ -r "${{_CONDOR_JOB_AD:-}}" ]; then
@@ -163,6 +172,14 @@ if ! {{ [ -d "$stage_root" ] && [ ! -L "$stage_root" ] && [ -O "$stage_root" ]; 
 fi
 """
 
+# The folders of every element still to run, a few hundred per mkdir: one fork, not one each.
+_MAKE_FOLDERS = """
+for ((i = 0; i < ${#folders[@]}; i += 256)); do
+  mkdir -p "${folders[@]:i:256}"
+done
+
+"""
+
 _SCRIPT_TAIL = """
 [ "${{#scratch[@]}}" -eq 0 ] || rm -rf "${{scratch[@]}}"
 if [ "$failed" -ne 0 ]; then
@@ -179,7 +196,7 @@ def render_script(
     index: int,
     ranges: tuple[tuple[int, int], ...],
     count: int,
-    blocks: list[str],
+    blocks: list[tuple[str, str]],
     marker: str,
     stage_root: Path | None,
 ) -> str:
@@ -195,4 +212,6 @@ def render_script(
         batches=len(ranges),
         stage=stage,
     )
-    return head + "\n".join(blocks) + _SCRIPT_TAIL.format(marker=shlex.quote(marker))
+    prepare = "\n".join(block[0] for block in blocks)
+    run = "\n".join(block[1] for block in blocks)
+    return head + prepare + _MAKE_FOLDERS + run + _SCRIPT_TAIL.format(marker=shlex.quote(marker))
