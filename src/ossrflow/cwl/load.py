@@ -35,7 +35,7 @@ from ossrflow.cwl.offline import (
     offline_fetcher,
     silence_remote_schemas,
 )
-from ossrflow.cwl.schemas import load_schema_cache, save_schema_cache
+from ossrflow.cwl.schemas import load_schema_cache, parse_standard_schemas, save_schema_cache
 from ossrflow.cwl.staging import native_job_class, path_mapper
 from ossrflow.errors import InputError, Unsupported
 
@@ -128,15 +128,13 @@ def _loading_context(
     from cwltool.context import RuntimeContext
     from cwltool.loghandler import _logger, defaultStreamHandler
     from cwltool.main import setup_loadingContext, setup_schema
-    from cwltool.process import custom_schemas
 
     # The library does not print: cwltool's messages go to the logging setup of the caller.
     if defaultStreamHandler in _logger.handlers:
         _logger.removeHandler(defaultStreamHandler)
         _logger.setLevel(logging.NOTSET)
 
-    if custom_schemas or args.enable_ext:
-        setup_schema(args, None)  # back to the standard schemas (it drops the parsed ones)
+    setup_schema(args, None)  # the standard schemas, without what earlier documents added
     runtime = RuntimeContext(vars(args))
     loading = setup_loadingContext(None, runtime, args)
     loading.construct_tool_object = _make_tool
@@ -236,6 +234,8 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
     loading, runtime = _loading_context(args, bounded=True)
     if schema_cache is not None:
         load_schema_cache(schema_cache)
+        if parse_standard_schemas():  # before any document adds its ontologies to them
+            save_schema_cache(schema_cache, shared=True)
     with cwl_errors(job or tool), _no_exit(job or tool):
         uri, tool_file_uri = resolve_tool_uri(
             args.workflow,
@@ -252,8 +252,6 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
         loading, uri = resolve_and_validate_document(loading, document, uri)
         process = make_tool(uri, loading)
     _refuse_unsupported(process, tool)
-    if schema_cache is not None:
-        save_schema_cache(schema_cache, shared=True)
     kept = _listings_with_facts(job_order)
     with cwl_errors(job or tool), _no_exit(job or tool):
         initialized = init_job_order(

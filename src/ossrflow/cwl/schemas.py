@@ -1,8 +1,11 @@
 """The CWL schemas cwltool parses, cached on disk so that a run's jobs skip parsing them (~1 s).
 
-The planner (:mod:`ossrflow.run.execute`) saves what its own cwltool parsed into the run
-folder's ``.ossrflow/``; every job of that run loads it back before loading its document. The
-file is keyed by the cwltool version: another version parses afresh.
+Two kinds of cache file, keyed by the cwltool version (another version parses afresh), each
+holding cwltool's parsed schemas and schema-salad's metaschema. The user's cache (``--cache-dir``)
+holds the standard versions as parsed, written once before any document is loaded. A run
+folder's ``.ossrflow/`` holds them as the planner left them, with the ontologies its documents
+named (``$schemas``, for format checks): every job of that run loads it back before loading its
+document (a job forked from the planner inherits it in memory).
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["load_schema_cache", "save_schema_cache"]
+__all__ = ["STANDARD_VERSIONS", "load_schema_cache", "parse_standard_schemas", "save_schema_cache"]
 
 # cache file -> what it holds (loaded or saved by this process): per CWL version, the number of
 # triples in its document loader's graph, which grows when a document's ``$schemas`` (an
 # ontology such as EDAM, for format checks) are loaded into it
 _LOADED_SCHEMAS: dict[Path, dict[str, int]] = {}
-_FORMAT = 2  # 2: the schemas and schema-salad's metaschema
+_FORMAT = 3  # 2: the schemas and schema-salad's metaschema; 3: the shared cache without ontologies
+STANDARD_VERSIONS = ("v1.0", "v1.1", "v1.2")  # what a shared cache holds
 
 
 def _schema_cache_name() -> str:
@@ -47,12 +51,24 @@ def _holds(have: dict[str, int], wanted: dict[str, int]) -> bool:
     return all(have.get(version, -1) >= size for version, size in wanted.items())
 
 
+def parse_standard_schemas() -> bool:
+    """Parse the standard CWL versions this process lacks (True when one was parsed)."""
+    from cwltool.process import SCHEMA_CACHE, get_schema
+
+    missing = [version for version in STANDARD_VERSIONS if version not in SCHEMA_CACHE]
+    for version in missing:
+        get_schema(version)
+    return bool(missing)
+
+
 def save_schema_cache(folder: Path, *, shared: bool = False) -> Path:
     """Store the CWL schemas cwltool parsed in this process, so jobs skip parsing them (~1 s).
 
     A run folder's cache holds them as they are now, with the ontologies (``$schemas``) of the
     documents loaded since: its jobs check formats against them. A ``shared`` cache (the
-    user's, between runs) is written only when it lacks a CWL version this process parsed. When
+    user's, between runs) is written only when it lacks a CWL version this process parsed; call
+    it before loading a document (:func:`parse_standard_schemas`, then this), so that it holds
+    no document's ontology. When
     this process loaded exactly what it holds now from another cache file, that file is linked
     (or copied) instead of pickled again.
     """
