@@ -13,8 +13,9 @@ process group, runs :func:`ossrflow.run.job.main` exactly as the cold command wo
 back its exit status. A signal the client gets is passed on to the job's process group; a client
 that dies takes its job with it (SIGKILL to the group when the connection closes).
 
-The worker (``ossrflow-warm`` in ``ps -o comm``, its working folder the run folder) ends when
-the ossrflow process that forked it closes their pipe or dies (``PR_SET_PDEATHSIG``). It is
+The worker (``ossrflow-warm`` in ``ps -o comm``, its working folder the run folder) is killed
+once Snakemake has ended, and ends when the ossrflow process that forked it closes their pipe
+or dies (``PR_SET_PDEATHSIG``). It is
 forked only from a process with no other thread (``fork`` copies the calling thread alone);
 otherwise jobs start cold. It is a local-profile optimisation only: Slurm and HTCondor jobs run
 the plain command on their node (their Snakefiles do not name the client, and ``OSSRFLOW_WARM``
@@ -35,7 +36,6 @@ import struct
 import sys
 import tempfile
 import threading
-import time
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,7 +51,6 @@ __all__ = ["CLIENT", "ENV", "NAME", "WarmWorker", "warm_jobs"]
 CLIENT = Path(__file__).with_name("warmclient.py")
 NAME = "ossrflow-warm"  # the worker's process name (/proc/PID/comm)
 _LOG = f"{CACHE_DIR}/warm-worker.log"
-_STOP_SECONDS = 5.0
 _MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes with its final NUL
 _SHORT_TMP = Path("/tmp")  # noqa: S108 - the socket's folder under a deep TMPDIR (mkdtemp: 0700)
 
@@ -94,20 +93,17 @@ class WarmWorker:
         self.pid, self._stop = pid, stop_write
 
     def stop(self) -> None:
-        """End the worker (jobs it forked carry on until their clients end) and reap it."""
+        """End the worker at once and reap it: Snakemake has ended, so no job needs it (one it
+        forked carries on until its client ends), and it may still be loading the workflow."""
         if self._stop is not None:
-            os.close(self._stop)  # the worker's signal to stop
+            os.close(self._stop)
             self._stop = None
         if self.pid is None:
             return
-        deadline = time.monotonic() + _STOP_SECONDS
-        while os.waitpid(self.pid, os.WNOHANG) == (0, 0):
-            if time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
-                os.waitpid(self.pid, 0)
-                break
-            time.sleep(0.005)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
         self.pid = None
 
 

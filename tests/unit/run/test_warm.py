@@ -128,7 +128,7 @@ def test_the_worker_keeps_none_of_the_planners_files_or_log_handlers(tmp_path):
             log = tmp_path / "job.log"
             assert client(["run", "step"], run_dir, env | worker.env, log) == 2
             assert log.read_text().startswith("error: "), log.read_text()
-        assert not Path(f"/proc/{worker.pid}").exists()  # reaped
+        assert not proc.exists()  # killed and reaped with the run
     finally:
         root.removeHandler(handler)
         handler.close()
