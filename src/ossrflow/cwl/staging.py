@@ -13,8 +13,8 @@ changes two things:
 
 The stage folder holds symbolic links, and the file literals of the job order (``contents:``).
 Two runs that stage the same step element on the same content at the same moment share it:
-links are replaced only when they point at another file (whose content is then the same, by the
-key), a literal already written with the same text is kept (cwltool leaves it read-only, which
+ossrflow makes the links itself, each by an atomic rename, and replaces one only when it points at
+another file (whose content is then the same, by the key), a literal already written with the same text is kept (cwltool leaves it read-only, which
 only root could overwrite), and nothing removes the folder while a job
 may use it (cwltool's clean-up of it is turned off). The links stay behind (a few bytes each);
 ``/tmp/ossrflow-<uid>/stage`` can be removed whenever no run is going.
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import stat
 from functools import cache
 from pathlib import Path
@@ -102,20 +103,36 @@ def native_job_class() -> type[Any]:
 
 
 def _prepare_links(mapper: Any) -> None:
-    """Keep links that already point at their file (marked unstaged); remove stale ones; keep
-    file literals already written with the same text (:func:`_prepare_literal`)."""
+    """Link every input file and folder into the stage folder ourselves, marked unstaged for
+    cwltool: a link already pointing at its file is kept, any other link is replaced by an
+    atomic rename, so two runs staging the same folder at once both succeed (cwltool's own
+    ``os.symlink`` fails for the second). File literals already written with the same text are
+    kept (:func:`_prepare_literal`)."""
     for key, entry in list(mapper.items_exclude_children()):
-        if entry.staged and entry.type == "CreateFile":
+        if not entry.staged:
+            continue
+        Path(entry.target).parent.mkdir(parents=True, exist_ok=True)
+        if entry.type == "CreateFile":
             _prepare_literal(mapper, key, entry)
-        if not entry.staged or entry.type not in ("File", "Directory"):
+        if entry.type not in ("File", "Directory"):
             continue
         target, resolved = Path(entry.target), Path(entry.resolved)
-        if not os.path.lexists(target) or not resolved.exists():
-            continue
-        if target.is_symlink() and target.exists() and target.samefile(resolved):
-            mapper.update(key, entry.resolved, entry.target, entry.type, False)
-        elif target.is_symlink():
-            target.unlink()
+        if not resolved.exists() or (os.path.lexists(target) and not target.is_symlink()):
+            continue  # cwltool stages it, or says why it cannot
+        if not (target.is_symlink() and target.exists() and target.samefile(resolved)):
+            _link(resolved, target)
+        mapper.update(key, entry.resolved, entry.target, entry.type, False)
+
+
+def _link(source: Path, target: Path) -> None:
+    """Make ``target`` a symbolic link to ``source``, replacing a link there atomically."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temporary.symlink_to(source)
+    try:
+        temporary.replace(target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def _prepare_literal(mapper: Any, key: str, entry: Any) -> None:

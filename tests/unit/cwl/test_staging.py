@@ -99,3 +99,60 @@ def test_a_file_literal_written_by_an_earlier_run_is_kept(tmp_path: Path):
     _run_once(root, tmp_path / "second", stagedir)
     after = literal.stat()
     assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def _stage_at_once(root, work: Path, stagedir: Path, barrier, failures) -> None:
+    for name in ("tmp", "out"):
+        (work / name).mkdir(parents=True)
+    context = runtime_context(root.basedir, work)
+    context.stagedir = str(stagedir)
+    context.outdir = str(work / "out")
+    context.workflow_eval_lock = threading.Condition(threading.RLock())
+    results: list[str] = []
+    runnables = list(root.process.job(root.job_order, lambda o, s: results.append(s), context))
+    barrier.wait()
+    try:
+        for runnable in runnables:
+            runnable.run(context)
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        failures.put(repr(exc))
+        return
+    if results != ["success"]:
+        failures.put(f"status {results}")
+
+
+def test_runs_staging_the_same_folder_at_the_same_moment_all_succeed(tmp_path: Path):
+    """Two runs of the same step on the same content share a stage folder: when both stage it
+    for the first time at once, both links land (cwltool's own os.symlink fails the second)."""
+    import multiprocessing
+
+    tool = tmp_path / "cat.cwl"
+    tool.write_text(
+        "cwlVersion: v1.2\nclass: CommandLineTool\nbaseCommand: cat\n"
+        "inputs:\n  f: {type: File, inputBinding: {}}\n  g: {type: File, inputBinding: {}}\n"
+        "outputs: []\n"
+    )
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text(name)
+    job = tmp_path / "job.yml"
+    job.write_text(f"f: {{class: File, path: {tmp_path / 'a.txt'}}}\n"
+                   f"g: {{class: File, path: {tmp_path / 'b.txt'}}}\n")  # fmt: skip
+    root = load_root(str(tool), str(job))
+    fork = multiprocessing.get_context("fork")
+    failures = fork.Queue()
+    for round_ in range(8):
+        stagedir, barrier = tmp_path / f"stage{round_}", fork.Barrier(6)
+        workers = [
+            fork.Process(
+                target=_stage_at_once,
+                args=(root, tmp_path / f"w{round_}-{i}", stagedir, barrier, failures),
+            )
+            for i in range(6)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+            assert worker.exitcode == 0
+        assert failures.empty(), failures.get()
+        assert (stagedir / "stg0" / "a.txt").resolve() == (tmp_path / "a.txt").resolve()
