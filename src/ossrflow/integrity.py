@@ -4,7 +4,9 @@
   ``algorithm:hexdigest`` form Zenodo publishes (md5, sha1, sha256, sha512, and Rucio's adler32).
 - ``check_name`` / ``safe_join``: a name from a registry, cart or workflow file becomes part of a
   path only after it is refused for ``/``, ``..``, absolute paths and control characters.
-- ``atomic_write`` / ``promote``: content appears under its final name whole, or not at all.
+- ``atomic_write`` / ``atomic_symlink`` / ``atomic_hardlink`` / ``promote``: content (or a link)
+  appears under its final name whole, or not at all: it is made under a temporary name beside the
+  final one, then renamed onto it, so a reader sees the old entry or the new one, never neither.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
+import secrets
+import shutil
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +27,8 @@ from ossrflow.errors import ChecksumMismatch, InputError, UnsafeValue
 __all__ = [
     "ALGORITHMS",
     "Checksum",
+    "atomic_hardlink",
+    "atomic_symlink",
     "atomic_write",
     "check_name",
     "hash_file",
@@ -178,22 +183,67 @@ def safe_join(
     return candidate
 
 
-def atomic_write(path: Path, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it."""
-    payload = data.encode() if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    tmp = Path(tmp_name)
+def _replace(target: Path, make: Callable[[Path], object]) -> Path:
+    """Have ``make`` create an entry under a temporary name beside ``target``, then rename it onto
+    ``target`` (atomic, replacing what is there); the temporary entry never stays behind.
+
+    The temporary name, ``.<name>.<pid>.<random>.part``, is unique per process and per call, so
+    processes and threads placing the same target at once never share one.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(8)}.part")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        make(temporary)
+        temporary.replace(target)
+    finally:
+        # gone after a rename, except when both names already were links to one file (a hard
+        # link put where it is already): rename(2) then leaves both in place
+        temporary.unlink(missing_ok=True)
+    return target
+
+
+def atomic_write(path: Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename it.
+
+    The file is flushed to disk before the rename and has mode 0600 (as ``tempfile.mkstemp``'s).
+    """
+    payload = data.encode() if isinstance(data, str) else data
+
+    def write(temporary: Path) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(temporary, flags, 0o600), "wb") as handle:
             handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
-        tmp.replace(path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+
+    return _replace(path, write)
+
+
+def atomic_symlink(source: Path, target: Path) -> Path:
+    """Make ``target`` a symbolic link to ``source``, replacing an entry there in one rename.
+
+    Raises :class:`OSError` when the link cannot be made or renamed (e.g. ``target`` is a folder).
+    """
+    return _replace(target, lambda temporary: temporary.symlink_to(source))
+
+
+def atomic_hardlink(source: Path, target: Path) -> bool:
+    """Put the file ``source`` at ``target`` (a hard link, else a copy) in one rename.
+
+    Returns False, leaving ``target`` as it was, when neither a link nor a copy could be put there.
+    """
+
+    def link_or_copy(temporary: Path) -> None:
+        try:
+            os.link(source, temporary)
+        except OSError:
+            shutil.copyfile(source, temporary)
+
+    try:
+        _replace(target, link_or_copy)
+    except OSError:
+        return False
+    return True
 
 
 def write_if_changed(path: Path, text: str) -> None:

@@ -135,34 +135,16 @@ def test_a_local_run_never_calls_a_scheduler_tool(tmp_path: Path, monkeypatch):
 
 
 # A format checked against the tool's own ontology ($schemas): only the ontology says that
-# ex:fasta is an ex:sequence.
-ONTOLOGY = """\
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<http://example.org/formats#fasta> rdfs:subClassOf <http://example.org/formats#sequence> .
-"""
-FORMATTED = """\
-cwlVersion: v1.2
-class: CommandLineTool
-$namespaces: {ex: "http://example.org/formats#"}
-$schemas: [formats.ttl]
-baseCommand: [wc, -c]
-inputs:
-  seq: {type: File, format: ex:sequence, inputBinding: {position: 1}}
-stdout: count.txt
-outputs: {count: stdout}
-"""
+# ex:fasta is an ex:sequence (the tool, its ontology and a job: tests/data/cwl/formatted).
+FORMATTED = Path(__file__).resolve().parents[1] / "data" / "cwl" / "formatted"
 
 
 def test_a_job_checks_formats_against_the_tools_ontology_warm_and_cold(tmp_path: Path):
     """The forked job sees the ontology the planner loaded; a cold job (a cluster's) reads it
     from the run folder's schema cache, also when the planner took the schemas from the user's
     cache, which an earlier run wrote without that ontology."""
-    (tmp_path / "formats.ttl").write_text(ONTOLOGY, encoding="utf-8")
-    tool = tmp_path / "formatted.cwl"
-    tool.write_text(FORMATTED, encoding="utf-8")
-    (tmp_path / "a.fa").write_text(">a\nACGT\n", encoding="utf-8")
-    seq = {"class": "File", "path": str(tmp_path / "a.fa"), "format": "http://example.org/formats#fasta"}  # fmt: skip
-    job = write_job(tmp_path, "job.json", {"seq": seq})
+    formatted = shutil.copytree(FORMATTED, tmp_path / "formatted")
+    tool, job = formatted / "formatted.cwl", formatted / "formatted-job.yml"
     env = {k: v for k, v in os.environ.items() if k != "OSSRFLOW_WARM"}
     cache, run_dir = tmp_path / "cache", tmp_path / "run"
     for what in (sums_job(tmp_path), (tool, job)):  # the first fills the user's cache

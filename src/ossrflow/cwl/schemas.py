@@ -82,34 +82,15 @@ def save_schema_cache(folder: Path, *, shared: bool = False) -> Path:
     held = _LOADED_SCHEMAS.get(path)
     if path.is_file() and held is not None and (set(now) <= set(held) if shared else held == now):
         return path
-    from ossrflow.integrity import atomic_write
+    from ossrflow.integrity import atomic_hardlink, atomic_write
 
     same = [old for old, kept in _LOADED_SCHEMAS.items() if kept == now and old != path]
-    if not (same and _link(same[0], path)):
+    if not (same and atomic_hardlink(same[0], path)):
         _pickle_normdict()
         cached = {"schemas": dict(SCHEMA_CACHE), "metaschema": schema_salad.schema.get_metaschema()}
         atomic_write(path, pickle.dumps(cached, protocol=pickle.HIGHEST_PROTOCOL))
     _LOADED_SCHEMAS[path] = now
     return path
-
-
-def _link(source: Path, target: Path) -> bool:
-    """Put ``source`` at ``target`` (a hard link, else a copy) by an atomic rename."""
-    import os
-    import shutil
-
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.part")
-    try:
-        try:
-            os.link(source, temporary)
-        except OSError:
-            shutil.copyfile(source, temporary)
-        temporary.replace(target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        return False
-    return True
 
 
 def load_schema_cache(folder: Path) -> bool:

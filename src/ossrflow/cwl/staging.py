@@ -25,13 +25,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import secrets
 import stat
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from ossrflow.errors import UnsafeValue
+from ossrflow.integrity import atomic_symlink
 
 __all__ = ["ensure_stage_root", "native_job_class", "path_mapper", "stage_dir", "stage_root"]
 
@@ -120,19 +120,8 @@ def _prepare_links(mapper: Any) -> None:
         if not resolved.exists() or (os.path.lexists(target) and not target.is_symlink()):
             continue  # cwltool stages it, or says why it cannot
         if not (target.is_symlink() and target.exists() and target.samefile(resolved)):
-            _link(resolved, target)
+            atomic_symlink(resolved, target)
         mapper.update(key, entry.resolved, entry.target, entry.type, False)
-
-
-def _link(source: Path, target: Path) -> None:
-    """Make ``target`` a symbolic link to ``source``, replacing a link there atomically."""
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    temporary.symlink_to(source)
-    try:
-        temporary.replace(target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _prepare_literal(mapper: Any, key: str, entry: Any) -> None:

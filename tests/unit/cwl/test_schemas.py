@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ossrflow.cwl.schemas import load_schema_cache, save_schema_cache
+from tests.conftest import DATA
 
 # In a new process: load the cache, then report what cwltool and schema-salad would parse.
 PROBE = """
@@ -77,20 +78,9 @@ def test_a_cache_of_another_format_is_parsed_again(tmp_path: Path):
     assert probe(tmp_path / "stale")["loaded"] is False
 
 
-ONTOLOGY = """\
-@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<http://example.org/formats#fasta> rdfs:subClassOf <http://example.org/formats#sequence> .
-"""
-TOOL = """\
-cwlVersion: v1.2
-class: CommandLineTool
-$namespaces: {ex: "http://example.org/formats#"}
-$schemas: [formats.ttl]
-baseCommand: [cat]
-inputs:
-  seq: {type: File, format: ex:sequence, inputBinding: {position: 1}}
-outputs: []
-"""
+# A tool whose input format only its own ontology ($schemas) defines, and a job for it.
+FORMATTED = DATA / "cwl" / "formatted"
+
 # In a new process: does the cache's v1.2 graph know the tool's ontology?
 KNOWS = """
 import sys
@@ -113,12 +103,8 @@ def knows_ontology(folder: Path) -> bool:
 def test_the_users_cache_never_holds_a_documents_ontology_the_run_folders_does(tmp_path: Path):
     from ossrflow.cwl.load import load_root
 
-    (tmp_path / "formats.ttl").write_text(ONTOLOGY, encoding="utf-8")
-    (tmp_path / "tool.cwl").write_text(TOOL, encoding="utf-8")
-    (tmp_path / "a.fa").write_text(">a\n", encoding="utf-8")
-    seq = {"class": "File", "path": "a.fa", "format": "http://example.org/formats#fasta"}
-    (tmp_path / "job.json").write_text(json.dumps({"seq": seq}), encoding="utf-8")
-    load_root(str(tmp_path / "tool.cwl"), str(tmp_path / "job.json"), tmp_path / "user")
+    tool, job = FORMATTED / "formatted.cwl", FORMATTED / "formatted-job.yml"
+    load_root(str(tool), str(job), tmp_path / "user")
     save_schema_cache(tmp_path / "run")
     assert not knows_ontology(tmp_path / "user")  # later runs of other tools: no such formats
     assert knows_ontology(tmp_path / "run")  # this run's jobs check the format against it

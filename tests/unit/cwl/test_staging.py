@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,17 +63,23 @@ def test_a_native_job_stages_under_the_stage_folder_it_is_given(tmp_path: Path):
     assert getattr(built, "command_line", None) == ["cat", "/tmp/somewhere/fixed/stg0/data.txt"]
 
 
-def _run_once(root, work: Path, stagedir: Path) -> None:
+def _jobs(root, work: Path, stagedir: Path) -> tuple[Any, list[Any], list[str]]:
+    """The context, the runnable jobs of ``root`` staging into ``stagedir``, and the list their
+    statuses land in."""
     for name in ("tmp", "out"):
         (work / name).mkdir(parents=True)
     context = runtime_context(root.basedir, work)
     context.stagedir = str(stagedir)
     context.outdir = str(work / "out")
     context.workflow_eval_lock = threading.Condition(threading.RLock())
-    results = []
-    for runnable in root.process.job(
-        root.job_order, lambda out, status: results.append(status), context
-    ):
+    results: list[str] = []
+    runnables = list(root.process.job(root.job_order, lambda o, s: results.append(s), context))
+    return context, runnables, results
+
+
+def _run_once(root, work: Path, stagedir: Path) -> None:
+    context, runnables, results = _jobs(root, work, stagedir)
+    for runnable in runnables:
         runnable.run(context)
     assert results == ["success"]
 
@@ -102,14 +109,7 @@ def test_a_file_literal_written_by_an_earlier_run_is_kept(tmp_path: Path):
 
 
 def _stage_at_once(root, work: Path, stagedir: Path, barrier, failures) -> None:
-    for name in ("tmp", "out"):
-        (work / name).mkdir(parents=True)
-    context = runtime_context(root.basedir, work)
-    context.stagedir = str(stagedir)
-    context.outdir = str(work / "out")
-    context.workflow_eval_lock = threading.Condition(threading.RLock())
-    results: list[str] = []
-    runnables = list(root.process.job(root.job_order, lambda o, s: results.append(s), context))
+    context, runnables, results = _jobs(root, work, stagedir)
     barrier.wait()
     try:
         for runnable in runnables:
