@@ -58,11 +58,13 @@ def prepare_target(
     Unless ``registry_given``, a definition's entries are resolved in the registry its lock
     records.
     """
-    from ossrflow.compose.composition import compose_definition
     from ossrflow.cwl.load import is_cwl_document
 
     if is_cwl_document(target):
         return RunTarget(target, job, sibling_lock(target))
+    # Only a definition needs composing (and its imports: a fifth of a second of every run).
+    from ossrflow.compose.composition import compose_definition
+
     if job is not None:
         raise InputError(
             "a definition names its own inputs; no job file is taken",

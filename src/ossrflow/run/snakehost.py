@@ -11,8 +11,8 @@ orphaned Snakemake would finish a job while a resumed run starts the same job ag
 local jobs only.
 
 Three savings, two to three seconds of every run. When ``OSSRFLOW_SNAKEMAKE_HOLD`` is set, the
-host imports Snakemake at once and waits for ``go`` on stdin: ossrflow starts it before it plans
-the run, so the imports overlap the planning. When ``OSSRFLOW_EXECUTOR`` names the profile's
+host imports Snakemake and parses its command line at once, then waits for ``go`` on stdin:
+ossrflow starts it before it plans the run, so that work overlaps the planning. When ``OSSRFLOW_EXECUTOR`` names the profile's
 executor, Snakemake discovers only that executor plugin (it imports every installed one at
 start, and the slurm plugin alone imports pandas); and once Snakemake has returned, the process
 runs the exit handlers, flushes and ends at once instead of waiting on the re-evaluation timers
@@ -26,7 +26,6 @@ import contextlib
 import logging
 import os
 import pkgutil
-import runpy
 import signal
 import sys
 import threading
@@ -125,12 +124,30 @@ def _exit_now(code: object) -> None:
     os._exit(status)
 
 
-def _hold() -> None:
-    """Import Snakemake while ossrflow plans, then wait for ``go`` on stdin (EOF: not needed)."""
-    import snakemake.cli  # noqa: F401 - the import is the point: it overlaps the planning
-
+def _wait_for_go() -> None:
+    """Wait until ossrflow has written the Snakefile (``go`` on stdin; EOF: not needed)."""
     if sys.stdin.readline() != GO:
         _exit_now(0)
+
+
+def _run(args: list[str], *, held: bool) -> None:
+    """Snakemake's own ``main`` with ``args``, waiting for ``go`` between its two halves when held.
+
+    Parsing the command line (the profile, every plugin's options: a third of a second) needs
+    no Snakefile, so a held host does it while ossrflow plans; only the run waits for ``go``.
+    """
+    from snakemake.cli import args_to_api, parse_args
+    from snakemake.exceptions import print_exception
+
+    try:
+        parser, parsed = parse_args(args)
+        if held:
+            _wait_for_go()
+        success = args_to_api(parsed, parser)
+    except Exception as exc:  # noqa: BLE001 - snakemake.cli.main reports any error so
+        print_exception(exc)
+        _exit_now(1)
+    _exit_now(0 if success else 1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,14 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     _watch_parent(int(parent))
     if executor := os.environ.get(EXECUTOR_ENV):
         only_executor_plugin(executor)
-    if os.environ.pop(HOLD_ENV, None):
-        _hold()
+    held = bool(os.environ.pop(HOLD_ENV, None))
     sys.argv = ["snakemake", *args]
     try:
-        runpy.run_module("snakemake", run_name="__main__", alter_sys=True)
+        _run(args, held=held)
     except SystemExit as exc:
         _exit_now(exc.code)
-    _exit_now(0)
 
 
 if __name__ == "__main__":
