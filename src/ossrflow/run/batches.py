@@ -12,9 +12,10 @@ again skips the elements that have one, so resume and retries redo only what did
 Each element's input is keyed by content (:mod:`.keys`, ``inputs.sha256`` in its folder): when
 the key changed since the element ran, its results are removed and its batch runs again, so an
 edited input reruns exactly the elements that read it. Once every batch is done, one
-``collect`` job per step rebuilds each element's cwltool job and lets cwltool collect its
-outputs (globs, ``outputEval``, ``secondaryFiles``, checksums): output semantics stay cwltool's;
-it also writes each newly run element's facts (:mod:`.facts`). Steps this path cannot express
+``collect`` job per step makes each element's output object: from the files the planner named
+when every output is a plain file (:mod:`.planned`), else by rebuilding the element's cwltool job
+and letting cwltool collect (globs, ``outputEval``, ``secondaryFiles``, checksums), so output
+semantics stay cwltool's; it also writes each newly run element's facts (:mod:`.facts`). Steps this path cannot express
 exactly (containers, InitialWorkDir, secrets, literal files, conditional steps, ...) run through
 :mod:`ossrflow.run.job` as before. The scripts themselves are :mod:`.batchscript`'s.
 """
@@ -48,6 +49,13 @@ from ossrflow.run.forked import map_parts, split_range
 from ossrflow.run.freshness import describe_element, refresh_element
 from ossrflow.run.keys import DigestCache, content_key
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir
+from ossrflow.run.planned import (
+    element_files,
+    plain_globs,
+    plain_outputs,
+    read_planned,
+    write_planned,
+)
 from ossrflow.run.rundir import BATCHES_FILE, EXIT_FILE, JOB_FACTS
 
 if TYPE_CHECKING:
@@ -187,7 +195,7 @@ def prepare_node(
     cache = cache or DigestCache(run_dir)
     try:
         with cwl_errors(node.label or node.key):
-            blocks, keys, resources = _element_blocks(
+            blocks, keys, resources, files = _element_blocks(
                 plan, workflow, step, node, state, run_dir, cache
             )
     except NotExpressible:
@@ -195,6 +203,11 @@ def prepare_node(
     if not blocks:
         return None  # nothing to run: the gather rule alone writes the empty arrays
     batches = _write_batches(run_dir, node, blocks, resources, max_jobs)
+    globs = plain_globs(step.embedded_tool)
+    plain = [f for f in files if f is not None]
+    names = [name for name, _ in globs or ()]
+    planned = (names, plain) if globs and len(plain) == len(files) else None
+    write_planned(run_dir / element_dir(node.key, None), planned)
     for index, (start, end) in enumerate(batches.ranges):
         marker = run_dir / batch_marker(node.key, index)
         for element in range(start, end):
@@ -236,8 +249,9 @@ def _element_blocks(
     state: Mapping[str, Any],
     run_dir: Path,
     cache: DigestCache,
-) -> tuple[list[tuple[str, str]], list[str], dict[str, int]]:
-    """Each element's script blocks and input key, and the largest resources expressions ask.
+) -> tuple[list[tuple[str, str]], list[str], dict[str, int], list[list[str] | None]]:
+    """Each element's script blocks, input key and planned output files (:mod:`.planned`), and
+    the largest resources expressions ask.
 
     A wide scatter's elements are built in forked processes (:mod:`.forked`); the digests they
     computed come back into ``cache``.
@@ -249,30 +263,38 @@ def _element_blocks(
     def build(only: range) -> dict[str, Any] | None:
         known = dict(cache.files)
         try:
-            blocks, keys, resources = _part_blocks(
+            blocks, keys, resources, files = _part_blocks(
                 plan, workflow, step, node, state, run_dir, cache, only
             )
         except NotExpressible:
             return None
         digests = {k: v for k, v in cache.files.items() if known.get(k) != v}
-        return {"blocks": blocks, "keys": keys, "resources": resources, "digests": digests}
+        return {
+            "blocks": blocks,
+            "keys": keys,
+            "resources": resources,
+            "files": files,
+            "digests": digests,
+        }
 
     if len(parts) == 1:
         return _part_blocks(plan, workflow, step, node, state, run_dir, cache, None)
     blocks: list[tuple[str, str]] = []
     keys: list[str] = []
     resources: dict[str, int] = {}
+    files: list[list[str] | None] = []
     for part in map_parts(build, parts):
         if part is None:
             raise NotExpressible("an element is not a plain command line")
         blocks += [(prepare, run) for prepare, run in part["blocks"]]  # JSON made them lists
         keys += part["keys"]
+        files += part["files"]
         for name, value in part["resources"].items():
             resources[name] = max(resources.get(name, 0), value)
         if part["digests"]:
             cache.files.update(part["digests"])
             cache.changed = True
-    return blocks, keys, resources
+    return blocks, keys, resources, files
 
 
 def _part_blocks(
@@ -284,22 +306,25 @@ def _part_blocks(
     run_dir: Path,
     cache: DigestCache,
     only: range | None,
-) -> tuple[list[tuple[str, str]], list[str], dict[str, int]]:
+) -> tuple[list[tuple[str, str]], list[str], dict[str, int], list[list[str] | None]]:
     blocks: list[tuple[str, str]] = []
     keys: list[str] = []
+    files: list[list[str] | None] = []
     wanted = _expressed_resources(step.embedded_tool)
+    globs = plain_globs(step.embedded_tool)
     resources: dict[str, int] = {}
     for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache, only):
         where = run_dir / element_dir(node.key, item.element)
         blocks.append(render_element(item.element, item.job, where, item.description))
         keys.append(item.key)
         job = item.job
+        files.append(element_files(globs, job) if globs is not None else None)
         values = {name: job.builder.resources.get(key) for name, key in wanted.items()}
         values["timelimit"] = job.timelimit if "timelimit" in wanted else None
         for name, value in values.items():
             if isinstance(value, int | float) and value > 0:
                 resources[name] = max(resources.get(name, 0), math.ceil(value))
-    return blocks, keys, resources
+    return blocks, keys, resources, files
 
 
 # ResourceRequirement fields -> (the planner's resource name, cwltool's builder.resources key)
@@ -410,9 +435,11 @@ def collect_elements(
     upstream: Mapping[str, Any],
     only: range | None = None,
 ) -> list[dict[str, Any]]:
-    """Every element's (``only``'s) output object, collected by cwltool from its output folder.
+    """Every element's (``only``'s) output object, collected from its output folder.
 
-    Elements without facts (they ran in this run) get them, from their ``exit.code`` line.
+    Outputs the planner named (:mod:`.planned`) are made from the files themselves; any other
+    element's cwltool job is built again and cwltool collects its outputs. Elements without
+    facts (they ran in this run) get them, from their ``exit.code`` line.
     """
     from cwltool.process import shortname
     from cwltool.utils import bytes2str_in_dicts
@@ -423,14 +450,29 @@ def collect_elements(
     results: list[dict[str, Any]] = []
     commands: tuple[CommandFacts, ...] | None = None
     cache = DigestCache(run_dir, writable=False)
+    inputs = gather_step_inputs(workflow, step, state)
+    shape = scatter_shape(step, inputs) if inputs is not None else None
+    count = shape.count if shape is not None else 0
+    planned = read_planned(run_dir / element_dir(node.key, None), count)
     with cwl_errors(node.label or node.key):
-        for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache, only):
-            job, element = item.job, item.element
+
+        def job_of(element: int) -> CommandLineJob:
+            once = range(element, element + 1)
+            built = element_jobs(plan, workflow, step, state, run_dir, node.key, cache, once)
+            return next(built).job
+
+        for element in only if only is not None else range(count):
             where = run_dir / element_dir(node.key, element)
             record = (where / EXIT_FILE).read_text(encoding="utf-8").split()
-            produced: dict[str, Any] = dict(
-                bytes2str_in_dicts(job.collect_outputs(job.outdir, int(record[0])))  # type: ignore[arg-type]
-            )
+            job = None
+            produced = None
+            if planned is not None:
+                produced = plain_outputs(planned[0], planned[1][element], where / "out")
+            if produced is None:
+                job = job_of(element)
+                produced = dict(
+                    bytes2str_in_dicts(job.collect_outputs(job.outdir, int(record[0])))  # type: ignore[arg-type]
+                )
             missing = [name for name in names if name not in produced]
             if missing:
                 raise WorkflowFailed(
@@ -439,7 +481,7 @@ def collect_elements(
                 )
             results.append({name: produced[name] for name in names})
             if not (where / JOB_FACTS).is_file():
-                commands = commands or _step_commands(step, job)
+                commands = commands or _step_commands(step, job or job_of(element))
                 _write_element_facts(run_dir, plan, node.key, element, record, commands)
     return results
 
