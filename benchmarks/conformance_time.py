@@ -11,18 +11,18 @@ invocation, the tests each runner passed, and the ratio the issue 17 target is a
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
 import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError
 
-from report import machine, render_table
+import sidebyside
+from report import machine
 from runs import REPO, note, remove
 from timing import run_timed
 
@@ -38,12 +38,11 @@ __all__ = [
     "main",
     "render_report",
     "runner_args",
-    "summarise",
     "target_line",
 ]
 
-TARGET = 1.5  # issue 17: make conformance-required ≤ 1.5 × cwltool
-RUNNERS = ("ossrflow", "cwltool")
+TARGET = sidebyside.Target("make conformance-required", 1.5, "crashed")  # issue 17
+target_line = TARGET.line
 ENGINES = ("docker", "podman", "none")
 TOOLS = {"ossrflow": "ossrflow-cwl-runner", "cwltool": "cwltool"}
 
@@ -117,6 +116,10 @@ class Measured:
     problem: str | None
     folder: str
 
+    @property
+    def ok(self) -> bool:
+        return self.counts is not None
+
 
 def _read_counts(folder: Path, status: int, timed_out: bool) -> tuple[Counts | None, str | None]:
     if timed_out:
@@ -168,65 +171,26 @@ def measure(
     return Measured(runner, repeat, timed.wall_s, timed.status, counts, problem, str(folder))
 
 
-def run_all(settings: argparse.Namespace, selection: Sequence[str]) -> list[Measured]:
-    """Every repeat of both runners, alternating: ossrflow first in odd repeats, cwltool in even."""
-    results = []
-    for repeat in range(1, settings.repeat + 1):
-        order = RUNNERS if repeat % 2 else RUNNERS[::-1]
-        results += [measure(runner, repeat, settings, selection) for runner in order]
-    return results
-
-
 # -- summaries -----------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Row:
-    """The repeats of one runner, summarised over the invocations that did not crash."""
-
-    runner: str
-    ran: list[Measured]
-    total_runs: int
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(m.wall_s for m in self.ran) if self.ran else None
-
-    @property
-    def passed(self) -> int | None:
-        """The median number of tests passed (the lower one of an even count)."""
-        return statistics.median_low(self.counts("passed")) if self.ran else None
-
-    def counts(self, what: str) -> list[int]:
-        return [getattr(m.counts, what) for m in self.ran]
+Row = sidebyside.Row[Measured]  # over the invocations that did not crash
 
 
-def summarise(results: Sequence[Measured]) -> list[Row]:
-    rows = []
-    for runner in RUNNERS:
-        mine = [m for m in results if m.runner == runner]
-        rows.append(Row(runner, [m for m in mine if m.counts is not None], len(mine)))
-    return rows
+def _counts(row: Row, what: str) -> list[int]:
+    return [getattr(m.counts, what) for m in row.ran]
 
 
-def ratio(rows: Sequence[Row]) -> float | None:
-    """ossrflow's median wall time over cwltool's."""
-    by = {row.runner: row.median for row in rows}
-    ours, theirs = by.get("ossrflow"), by.get("cwltool")
-    return ours / theirs if ours is not None and theirs else None
-
-
-def target_line(value: float | None) -> str:
-    """The issue's target, met or MISSED."""
-    head = f"make conformance-required ≤ {TARGET} × cwltool: "
-    if value is None:
-        return head + "not measured (a runner crashed in every repeat)"
-    return head + f"{value:.2f} ({'met' if value <= TARGET else 'MISSED'})"
-
-
-def _span(values: Sequence[int]) -> str:
-    low, high = min(values), max(values)
+def _span(row: Row, what: str) -> str:
+    low, high = min(_counts(row, what)), max(_counts(row, what))
     return str(low) if low == high else f"{low}–{high}"
+
+
+def _test_cells(row: Row) -> list[str]:
+    """passed/total, failed, unsupported: a range when the repeats differ, – without any."""
+    if not row.ran:
+        return ["–", "–", "–"]
+    spans = [_span(row, what) for what in ("passed", "total", "failed", "unsupported")]
+    return [f"{spans[0]}/{spans[1]}", *spans[2:]]
 
 
 HEADERS = [
@@ -242,27 +206,10 @@ HEADERS = [
 
 
 def table_rows(rows: Sequence[Row], engine: str) -> list[list[str]]:
-    base = next((r.median for r in rows if r.runner == "cwltool"), None)
     table = []
     for row in rows:
         label = " ".join([TOOLS[row.runner], *runner_args(row.runner, engine)])
-        walls = [m.wall_s for m in row.ran]
-        if not row.ran or row.median is None:
-            table.append([label, f"0/{row.total_runs}", "–", "–", "–", "–", "–", "–"])
-            continue
-        share = f"{row.median / base:.2f}" if base else "–"
-        table.append(
-            [
-                label,
-                f"{len(row.ran)}/{row.total_runs}",
-                f"{_span(row.counts('passed'))}/{_span(row.counts('total'))}",
-                _span(row.counts("failed")),
-                _span(row.counts("unsupported")),
-                f"{row.median:.1f}",
-                f"{min(walls):.1f}–{max(walls):.1f}",
-                share,
-            ]
-        )
+        table.append([label, row.tally, *_test_cells(row), *sidebyside.wall_cells(row, rows, 1)])
     return table
 
 
@@ -277,32 +224,27 @@ def render_report(
 
     ``subset`` names a selection other than the `required` tests: the target line says so.
     """
-    bullet = "- " if markdown else "  "
-    rows = summarise(results)
-    parts = ["Machine:\n" + "".join(f"{bullet}{key}: {value}\n" for key, value in info.items())]
-    parts.append(render_table(HEADERS, table_rows(rows, engine), markdown))
-    problems = [
-        f"{m.runner} run {m.repeat} crashed: {m.problem}" for m in results if m.counts is None
-    ]
+    rows = sidebyside.summarise(results)
+    problems = sidebyside.problem_lines(results, "crashed")
     if (fewer := _fewer_passes(rows)) is not None:
         problems.append(f"ossrflow passed fewer tests than cwltool: {fewer[0]} < {fewer[1]}")
-    if problems:
-        parts.append("Problems:\n" + "".join(f"{bullet}{line}\n" for line in problems))
     failures = [
         f"{m.runner} run {m.repeat}: {m.counts.failed} failed, see {m.folder}/cwltest.log"
         for m in results
         if m.counts is not None and m.counts.failed
     ]
-    if failures:
-        parts.append("Failed tests:\n" + "".join(f"{bullet}{line}\n" for line in failures))
-    target = [target_line(ratio(rows))] + ([f"measured on {subset} only"] if subset else [])
-    parts.append("Target:\n" + "".join(f"{bullet}{line}\n" for line in target))
-    return "\n".join(parts)
+    target = [target_line(sidebyside.ratio(rows))]
+    target += [f"measured on {subset} only"] if subset else []
+    sections = [("Problems", problems), ("Failed tests", failures), ("Target", target)]
+    return sidebyside.render_report(info, HEADERS, table_rows(rows, engine), sections, markdown)
 
 
 def _fewer_passes(rows: Sequence[Row]) -> tuple[int, int] | None:
-    """(ossrflow's, cwltool's) median tests passed when ossrflow's is lower, else None."""
-    passed = {row.runner: row.passed for row in rows}
+    """(ossrflow's, cwltool's) median tests passed when ossrflow's is lower, else None.
+
+    The median of an even count is the lower one of the middle two.
+    """
+    passed = {row.runner: statistics.median_low(_counts(row, "passed")) for row in rows if row.ran}
     ours, theirs = passed.get("ossrflow"), passed.get("cwltool")
     if ours is not None and theirs is not None and ours < theirs:
         return ours, theirs
@@ -311,10 +253,8 @@ def _fewer_passes(rows: Sequence[Row]) -> tuple[int, int] | None:
 
 def exit_status(results: Sequence[Measured]) -> int:
     """0 both runners ran; 1 one crashed or ossrflow passed fewer tests than cwltool."""
-    runners = {m.runner for m in results}
-    if runners != set(RUNNERS) or any(m.counts is None for m in results):
-        return 1
-    return 0 if _fewer_passes(summarise(results)) is None else 1
+    ran = sidebyside.all_ran(results)
+    return 0 if ran and _fewer_passes(sidebyside.summarise(results)) is None else 1
 
 
 # -- the command line ----------------------------------------------------------------------------
@@ -357,16 +297,6 @@ crashed (no JUnit file, timed out, no test ran) or ossrflow passed fewer tests t
 """
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
-    return value
-
-
 def _default_engine() -> str:
     """docker when a Docker daemon answers, else none (as scripts/conformance.sh)."""
     script = REPO / "scripts" / "containers" / "dockerd.sh"
@@ -375,13 +305,8 @@ def _default_engine() -> str:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="benchmarks/conformance_time.py",
-        usage="%(prog)s [options] [-- CWLTEST_ARGS ...]",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    usage = "%(prog)s [options] [-- CWLTEST_ARGS ...]"
+    p = sidebyside.new_parser("benchmarks/conformance_time.py", DESCRIPTION, EPILOG, usage)
     add = p.add_argument
     add(
         "--container",
@@ -393,14 +318,14 @@ def parser() -> argparse.ArgumentParser:
     add(
         "--jobs",
         "-j",
-        type=_positive,
+        type=sidebyside.whole_number(1),
         default=jobs,
         metavar="J",
         help=f"tests at a time, cwltest -j (default: {jobs})",
     )
     add(
         "--repeat",
-        type=_positive,
+        type=sidebyside.whole_number(1),
         default=1,
         metavar="K",
         help="cwltest invocations per runner; the median is reported (default: 1)",
@@ -446,13 +371,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="S",
         help="interrupt a cwltest invocation after S seconds; it counts as crashed (default: 7200)",
     )
-    add(
-        "--json",
-        type=Path,
-        metavar="FILE",
-        help="also write every invocation and the machine to FILE",
-    )
-    add("--markdown", action="store_true", help="print the report as Markdown")
+    sidebyside.add_output_options(add, "invocation")
     return p
 
 
@@ -481,11 +400,10 @@ def selection_of(tags: str, engine: str, extra: Sequence[str]) -> list[str]:
 def _ready(args: argparse.Namespace) -> int | None:
     """None when everything is there to run; else the exit status, with a message."""
     if not (args.suite / "conformance_tests.yaml").is_file():
-        if os.environ.get("CI", "").lower() == "true":
-            note(f"no CWL suite at {args.suite} (CI=true: the suite must run)")
-            return 2
-        note(f"skipped: no CWL v1.2 suite at {args.suite} (set OSSRFLOW_CWL_SUITE to its folder)")
-        return 0
+        skipped = f"no CWL v1.2 suite at {args.suite} (set OSSRFLOW_CWL_SUITE to its folder)"
+        return sidebyside.skip_or_fail(
+            skipped, f"no CWL suite at {args.suite}", "the suite must run"
+        )
     missing = [
         name for name in ("cwltest", *TOOLS.values()) if not (args.venv / "bin" / name).is_file()
     ]
@@ -507,37 +425,26 @@ def _ready(args: argparse.Namespace) -> int | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, extra = parse_arguments(sys.argv[1:] if argv is None else argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, extra = parse_arguments(argv)
     args.suite, args.venv, args.work = (p.absolute() for p in (args.suite, args.venv, args.work))
     args.container = args.container or _default_engine()
     if (status := _ready(args)) is not None:
         return status
     selection = selection_of(args.tags, args.container, extra)
+    chosen = f"{' '.join(selection)} -j{args.jobs}, containers: {args.container}"
     info = machine(REPO, None)
     del info["toil"]
-    info |= {
-        "cwltest": _cwltest_version(args.venv),
-        "suite": str(args.suite),
-        "selection": f"{' '.join(selection)} -j{args.jobs}, containers: {args.container}",
-    }
-    note(
-        f"cwltest {' '.join(selection)} -j{args.jobs}, containers: {args.container}, in {args.work}"
+    info |= {"cwltest": _cwltest_version(args.venv), "suite": str(args.suite), "selection": chosen}
+    note(f"cwltest {chosen}, in {args.work}")
+    results = sidebyside.run_all(
+        args.repeat, lambda runner, repeat: measure(runner, repeat, args, selection)
     )
-    results = run_all(args, selection)
     default = args.tags == "required" and not extra
     subset = None if default else " ".join(selection)
     print(render_report(info, results, args.container, args.markdown, subset), end="")
     if args.json:
-        rows = summarise(results)
-        payload = {
-            "machine": info,
-            "argv": list(sys.argv[1:] if argv is None else argv),
-            "runs": [asdict(m) for m in results],
-            "ratio": ratio(rows),
-            "target": target_line(ratio(rows)),
-        }
-        args.json.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        note(f"raw results written to {args.json}")
+        sidebyside.write_json(args.json, info, argv, results, TARGET)
     return exit_status(results)
 
 
@@ -549,8 +456,4 @@ def _cwltest_version(venv: Path) -> str:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        note("interrupted: the running cwltest was stopped; nothing was reported")
-        sys.exit(130)
+    sidebyside.run_script(main, "cwltest")

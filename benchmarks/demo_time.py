@@ -15,14 +15,14 @@ import argparse
 import hashlib
 import json
 import os
-import statistics
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from report import machine, render_table
+import sidebyside
+from report import machine
 from runs import REPO, note, remove
 from timing import run_timed
 
@@ -34,16 +34,14 @@ __all__ = [
     "main",
     "output_differences",
     "prepare_command",
-    "ratio",
     "render_report",
     "run_problem",
     "runner_command",
-    "summarise",
     "target_line",
 ]
 
-TARGET = 1.0  # issue 17: the composed demo workflow ≤ 1.0 × cwltool
-RUNNERS = ("ossrflow", "cwltool")
+TARGET = sidebyside.Target("demo", 1.0, "failed")  # issue 17: the composed demo ≤ 1.0 × cwltool
+target_line = TARGET.line
 ENGINES = ("docker", "podman")
 OUTPUTS = ("obslog", "report")  # the demo's workflow outputs (workflows/demo/analysis.yml)
 RUN_DEMO = REPO / "workflows" / "demo" / "run_demo.py"
@@ -194,53 +192,7 @@ def measure(runner: str, repeat: int, settings: argparse.Namespace) -> Measured:
     return Measured(runner, repeat, timed.wall_s, timed.status, problem, str(folder), outputs)
 
 
-def run_all(settings: argparse.Namespace) -> list[Measured]:
-    """Every repeat of both runners, alternating: ossrflow first in odd repeats, cwltool in even."""
-    remove(settings.work / "runs")
-    results = []
-    for repeat in range(1, settings.repeat + 1):
-        order = RUNNERS if repeat % 2 else RUNNERS[::-1]
-        results += [measure(runner, repeat, settings) for runner in order]
-    return results
-
-
 # -- summaries -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    """The repeats of one runner, summarised over the runs that went well."""
-
-    runner: str
-    ran: list[Measured]
-    total_runs: int
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(m.wall_s for m in self.ran) if self.ran else None
-
-
-def summarise(results: Sequence[Measured]) -> list[Row]:
-    rows = []
-    for runner in RUNNERS:
-        mine = [m for m in results if m.runner == runner]
-        rows.append(Row(runner, [m for m in mine if m.ok], len(mine)))
-    return rows
-
-
-def ratio(rows: Sequence[Row]) -> float | None:
-    """ossrflow's median wall time over cwltool's."""
-    by = {row.runner: row.median for row in rows}
-    ours, theirs = by.get("ossrflow"), by.get("cwltool")
-    return ours / theirs if ours is not None and theirs else None
-
-
-def target_line(value: float | None) -> str:
-    """The issue's target, met or MISSED."""
-    head = f"demo ≤ {TARGET} × cwltool: "
-    if value is None:
-        return head + "not measured (a runner failed in every repeat)"
-    return head + f"{value:.2f} ({'met' if value <= TARGET else 'MISSED'})"
 
 
 def _compare(name: str, theirs: Mapping[str, str], mine: Mapping[str, str]) -> list[str]:
@@ -279,41 +231,27 @@ def output_differences(results: Sequence[Measured]) -> list[str]:
 HEADERS = ["runner", "runs ok", "median wall s", "min–max s", "÷ cwltool"]
 
 
-def table_rows(rows: Sequence[Row], engine: str) -> list[list[str]]:
-    base = next((r.median for r in rows if r.runner == "cwltool"), None)
-    table = []
-    for row in rows:
-        label, ok = runner_label(row.runner, engine), f"{len(row.ran)}/{row.total_runs}"
-        if row.median is None:
-            table.append([label, ok, "–", "–", "–"])
-            continue
-        walls = [m.wall_s for m in row.ran]
-        share = f"{row.median / base:.2f}" if base else "–"
-        table.append([label, ok, f"{row.median:.2f}", f"{min(walls):.2f}–{max(walls):.2f}", share])
-    return table
+def table_rows(rows: Sequence[sidebyside.Row[Measured]], engine: str) -> list[list[str]]:
+    return [
+        [runner_label(row.runner, engine), row.tally, *sidebyside.wall_cells(row, rows, 2)]
+        for row in rows
+    ]
 
 
 def render_report(
     info: Mapping[str, str], results: Sequence[Measured], engine: str, markdown: bool
 ) -> str:
     """Machine block, the table, failed runs and differing outputs, the target line."""
-    bullet = "- " if markdown else "  "
-    rows = summarise(results)
-    parts = ["Machine:\n" + "".join(f"{bullet}{key}: {value}\n" for key, value in info.items())]
-    parts.append(render_table(HEADERS, table_rows(rows, engine), markdown))
-    problems = [f"{m.runner} run {m.repeat} failed: {m.problem}" for m in results if not m.ok]
+    rows = sidebyside.summarise(results)
+    problems = sidebyside.problem_lines(results, "failed")
     problems += [f"outputs differ: {line}" for line in output_differences(results)]
-    if problems:
-        parts.append("Problems:\n" + "".join(f"{bullet}{line}\n" for line in problems))
-    parts.append(f"Target:\n{bullet}{target_line(ratio(rows))}\n")
-    return "\n".join(parts)
+    sections = [("Problems", problems), ("Target", [target_line(sidebyside.ratio(rows))])]
+    return sidebyside.render_report(info, HEADERS, table_rows(rows, engine), sections, markdown)
 
 
 def exit_status(results: Sequence[Measured]) -> int:
     """0 both runners ran every repeat with the same outputs; 1 a run failed or outputs differ."""
-    if {m.runner for m in results} != set(RUNNERS) or not all(m.ok for m in results):
-        return 1
-    return 1 if output_differences(results) else 0
+    return 0 if sidebyside.all_ran(results) and not output_differences(results) else 1
 
 
 # -- preparing the demo --------------------------------------------------------------------------
@@ -431,16 +369,6 @@ skips and exits 0, or 2 under CI=true.
 """
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 1 or more")
-    return value
-
-
 def _seconds(text: str) -> float:
     try:
         value = float(text)
@@ -452,12 +380,7 @@ def _seconds(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="benchmarks/demo_time.py",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = sidebyside.new_parser("benchmarks/demo_time.py", DESCRIPTION, EPILOG)
     add = p.add_argument
     add(
         "--container",
@@ -468,7 +391,7 @@ def parser() -> argparse.ArgumentParser:
     )
     add(
         "--repeat",
-        type=_positive,
+        type=sidebyside.whole_number(1),
         default=3,
         metavar="K",
         help="runs per runner; the median is reported (default: 3)",
@@ -494,8 +417,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="S",
         help="interrupt a run after S seconds; it counts as failed (default: 600)",
     )
-    add("--json", type=Path, metavar="FILE", help="also write every run and the machine to FILE")
-    add("--markdown", action="store_true", help="print the report as Markdown")
+    sidebyside.add_output_options(add, "run")
     return p
 
 
@@ -504,11 +426,10 @@ def _ready(args: argparse.Namespace) -> int | None:
     engine = usable_engine(args.container)
     if engine is None:
         wanted = "docker or podman" if args.container == "auto" else args.container
-        if os.environ.get("CI", "").lower() == "true":
-            note(f"{wanted} cannot run containers here (CI=true: the demo must run)")
-            return 2
-        note(f"skipped: {wanted} cannot run containers here (the demo's steps need its image)")
-        return 0
+        cannot = f"{wanted} cannot run containers here"
+        return sidebyside.skip_or_fail(
+            f"{cannot} (the demo's steps need its image)", cannot, "the demo must run"
+        )
     args.container = engine
     missing = [name for name in ("ossrflow", "cwltool") if not (BIN / name).is_file()]
     if missing:
@@ -518,30 +439,13 @@ def _ready(args: argparse.Namespace) -> int | None:
 
 
 def _machine(args: argparse.Namespace) -> dict[str, str]:
-    info = machine(REPO, None)
+    info, record = machine(REPO, None), image_of(args.demo) or {}
     del info["toil"]
-    record = image_of(args.demo) or {}
     return info | {
         "engine": args.container,
         "image": f"{record.get('image', '?')} {record.get('digest', '?')}",
         "demo": str(args.demo),
     }
-
-
-def _write_json(
-    path: Path, info: dict[str, str], argv: Sequence[str], results: list[Measured]
-) -> None:
-    value = ratio(summarise(results))
-    payload = {
-        "machine": info,
-        "argv": list(argv),
-        "runs": [asdict(m) for m in results],
-        "output_differences": output_differences(results),
-        "ratio": value,
-        "target": target_line(value),
-    }
-    path.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-    note(f"raw results written to {path}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -557,16 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     info = _machine(args)
     note(f"{args.repeat} run(s) each of ossrflow and cwltool, containers: {args.container}")
-    results = run_all(args)
+    remove(args.work / "runs")
+    results = sidebyside.run_all(args.repeat, lambda runner, repeat: measure(runner, repeat, args))
     print(render_report(info, results, args.container, args.markdown), end="")
     if args.json:
-        _write_json(args.json, info, argv, results)
+        differences = output_differences(results)
+        sidebyside.write_json(
+            args.json, info, argv, results, TARGET, output_differences=differences
+        )
     return exit_status(results)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        note("interrupted: the running command was stopped; nothing was reported")
-        sys.exit(130)
+    sidebyside.run_script(main)

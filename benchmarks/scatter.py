@@ -17,6 +17,7 @@ from pathlib import Path
 
 from report import Measurement, machine, render_report
 from runs import REPO, Settings, note, remove, run_noop, run_profile, run_sizes, run_slurm
+from sidebyside import new_parser, run_script, whole_number
 from workload import RUNNERS, executable
 
 
@@ -30,14 +31,7 @@ def _sizes(text: str) -> list[int]:
     return sizes
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: give 0 or more")
-    return value
+_count = whole_number(0)
 
 
 def _runners(text: str) -> list[str]:
@@ -223,12 +217,7 @@ def _where_options(add: Callable[..., object]) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="benchmarks/scatter.py",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = new_parser("benchmarks/scatter.py", DESCRIPTION, EPILOG)
     _what_options(p.add_argument_group("what to run").add_argument)
     _slurm_options(p.add_argument_group("Slurm job count").add_argument)
     _profile_options(p.add_argument_group("profile (instead of the benchmark)").add_argument)
@@ -294,8 +283,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        note("interrupted: the running command was stopped; nothing was reported")
-        sys.exit(130)
+    run_script(main)

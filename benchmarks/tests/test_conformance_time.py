@@ -7,18 +7,12 @@ under CI=true).
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE))
-
-from conformance_time import (  # noqa: E402
+from conformance_time import (
     Counts,
     Measured,
     count_junit,
@@ -31,7 +25,14 @@ from conformance_time import (  # noqa: E402
     selection_of,
     target_line,
 )
-from runs import REPO  # noqa: E402
+from runs import REPO
+from sidebyside_checks import (
+    assert_ran_well,
+    assert_usage_error,
+    cannot_run,
+    runs_in_json,
+    skipped_unless_ci,
+)
 
 # A cwltest 2.7 JUnit file: one test passed, one failed, one unsupported (exit 33), and a
 # should_fail test (#4) that exited 0, which cwltest records without <failure>, only in its log.
@@ -141,22 +142,16 @@ def test_arguments_after_the_separator_go_to_cwltest(monkeypatch: pytest.MonkeyP
     "bad", [["--repeat", "0"], ["--jobs", "x"], ["--container", "singularity"], ["--frobnicate"]]
 )
 def test_bad_usage_exits_2(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(bad)
-    assert exit_info.value.code == 2
-    assert "usage: benchmarks/conformance_time.py" in capsys.readouterr().err
+    assert_usage_error(main, bad, "benchmarks/conformance_time.py", capsys)
 
 
 def test_a_missing_suite_is_skipped_unless_in_ci(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     argv = ["--suite", str(tmp_path / "nowhere"), "--container", "none"]
-    monkeypatch.setenv("CI", "false")
-    assert main(argv) == 0
-    assert "skipped: no CWL v1.2 suite at" in capsys.readouterr().err
-    monkeypatch.setenv("CI", "true")
-    assert main(argv) == 2
-    assert "CI=true: the suite must run" in capsys.readouterr().err
+    skipped, failed = skipped_unless_ci(main, argv, monkeypatch, capsys)
+    assert f"skipped: no CWL v1.2 suite at {tmp_path}/nowhere (set OSSRFLOW_CWL_SUITE" in skipped
+    assert f"no CWL suite at {tmp_path}/nowhere (CI=true: the suite must run)" in failed
 
 
 @pytest.mark.slow
@@ -165,29 +160,18 @@ def test_three_required_tests_under_both_runners(
 ) -> None:
     suite = Path(os.environ.get("OSSRFLOW_CWL_SUITE", str(REPO.parent / "shared" / "cwl-v1.2")))
     if not (suite / "conformance_tests.yaml").is_file():
-        reason = f"no CWL v1.2 suite at {suite} (set OSSRFLOW_CWL_SUITE)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI=true: the suite must run)")
-        pytest.skip(reason)
+        cannot_run(f"no CWL v1.2 suite at {suite} (set OSSRFLOW_CWL_SUITE)", "the suite must run")
     work, result = tmp_path / "work", tmp_path / "result.json"
     argv = ["--container", "none", "--work", str(work), "--json", str(result), "--", "-n", "1-3"]
     status = main(argv)
     out = capsys.readouterr().out
-    logs = "".join(
-        f"\n--- {log}\n{log.read_text(encoding='utf-8', errors='replace')[-20000:]}"
-        for log in sorted(work.glob("*/cwltest.log"))
-    )
-    assert status == 0, out + logs
-    assert "Failed tests:" not in out, out + logs
+    assert_ran_well(status, out, work.glob("*/cwltest.log"), "Failed tests")
     assert re.search(r"^ossrflow-cwl-runner --container none +1/1 +3/3 ", out, re.MULTILINE), out
     assert re.search(r"^cwltool --no-container +1/1 +3/3 +0 +0 .* 1\.00$", out, re.MULTILINE), out
     line = re.search(r"make conformance-required ≤ 1\.5 × cwltool: (\d+\.\d\d) \((met|MISSED)\)", out)  # fmt: skip
-    assert line is not None, out
     assert "measured on --tags required --exclude-tags docker -n 1-3 only" in out
-    payload = json.loads(result.read_text(encoding="utf-8"))
-    assert [run["runner"] for run in payload["runs"]] == ["ossrflow", "cwltool"]
-    assert all(run["counts"] == {"passed": 3, "failed": 0, "unsupported": 0} for run in payload["runs"])  # fmt: skip
-    assert f"{payload['ratio']:.2f}" == line[1]
+    runs = runs_in_json(result, line, out)
+    assert all(run["counts"] == {"passed": 3, "failed": 0, "unsupported": 0} for run in runs)
     for runner in ("ossrflow", "cwltool"):
         assert (work / f"{runner}-1" / "junit.xml").is_file()
         assert not (work / f"{runner}-1" / "tmp").exists()  # the outputs are removed

@@ -9,17 +9,11 @@ skipped when no container engine runs here (a failure under CI=true).
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE))
-
-from demo_time import (  # noqa: E402
+from demo_time import (
     Measured,
     check_outputs,
     digest_outputs,
@@ -35,7 +29,14 @@ from demo_time import (  # noqa: E402
     target_line,
     usable_engine,
 )
-from runs import REPO  # noqa: E402
+from runs import REPO
+from sidebyside_checks import (
+    assert_ran_well,
+    assert_usage_error,
+    cannot_run,
+    runs_in_json,
+    skipped_unless_ci,
+)
 
 CSV, TEXT = "a" * 64, "b" * 64  # sha256 of the two outputs, made up
 OUTPUTS = {"headers.csv": CSV, "table.txt": TEXT}
@@ -219,10 +220,7 @@ def test_arguments_and_their_defaults() -> None:
     [["--repeat", "0"], ["--repeat", "x"], ["--timeout", "0"], ["--container", "none"], ["-n"]],
 )
 def test_bad_usage_exits_2(bad: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exit_info:
-        main(bad)
-    assert exit_info.value.code == 2
-    assert "usage: benchmarks/demo_time.py" in capsys.readouterr().err
+    assert_usage_error(main, bad, "benchmarks/demo_time.py", capsys)
 
 
 def test_help_says_what_is_measured_and_the_exit_status(capsys: pytest.CaptureFixture[str]) -> None:
@@ -239,13 +237,12 @@ def test_no_container_engine_is_skipped_unless_in_ci(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # neither docker nor podman on it
     argv = ["--work", str(tmp_path / "work")]
-    monkeypatch.setenv("CI", "false")
-    assert main(argv) == 0
-    assert "skipped: docker or podman cannot run containers here" in capsys.readouterr().err
-    monkeypatch.setenv("CI", "true")
-    assert main([*argv, "--container", "podman"]) == 2
-    err = capsys.readouterr().err
-    assert "podman cannot run containers here (CI=true: the demo must run)" in err
+    skipped, failed = skipped_unless_ci(main, argv, monkeypatch, capsys)
+    assert "skipped: docker or podman cannot run containers here" in skipped
+    assert "docker or podman cannot run containers here (CI=true: the demo must run)" in failed
+    skipped, failed = skipped_unless_ci(main, [*argv, "--container", "podman"], monkeypatch, capsys)
+    assert "skipped: podman cannot run containers here (the demo's steps need its image)" in skipped
+    assert "podman cannot run containers here (CI=true: the demo must run)" in failed
     assert not (tmp_path / "work").exists()
 
 
@@ -266,28 +263,18 @@ def test_the_demo_under_both_runners(tmp_path: Path, capsys: pytest.CaptureFixtu
     engine = usable_engine("auto")
     if engine is None:
         reason = "neither docker nor podman runs containers here (see docs/containers.md)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{reason} (CI=true: the demo must run)")
-        pytest.skip(reason)
+        cannot_run(reason, "the demo must run")
     work, result = tmp_path / "work", tmp_path / "result.json"
     status = main(["--repeat", "1", "--work", str(work), "--json", str(result)])
     out = capsys.readouterr().out
-    logs = "".join(
-        f"\n--- {log}\n{log.read_text(encoding='utf-8', errors='replace')[-20000:]}"
-        for log in sorted([*work.glob("runs/*.err"), *work.glob("prepare.*")])
-    )
-    assert status == 0, out + logs
-    assert "Problems:" not in out, out + logs
+    assert_ran_well(status, out, [*work.glob("runs/*.err"), *work.glob("prepare.*")], "Problems")
     label = f"ossrflow run --profile local --container {engine}"
     assert re.search(rf"^{label} +1/1 +\d+\.\d\d ", out, re.MULTILINE), out
     assert re.search(r"^cwltool --parallel.* +1/1 +\d+\.\d\d .* 1\.00$", out, re.MULTILINE), out
     line = re.search(r"demo ≤ 1\.0 × cwltool: (\d+\.\d\d) \((met|MISSED)\)", out)
-    assert line is not None, out
-    payload = json.loads(result.read_text(encoding="utf-8"))
-    assert [run["runner"] for run in payload["runs"]] == ["ossrflow", "cwltool"]
-    ours, theirs = (run["outputs"] for run in payload["runs"])
+    ours, theirs = (run["outputs"] for run in runs_in_json(result, line, out))
     assert set(ours) == {"headers.csv", "table.txt"} and ours == theirs
-    assert payload["output_differences"] == [] and f"{payload['ratio']:.2f}" == line[1]
+    assert json.loads(result.read_text(encoding="utf-8"))["output_differences"] == []
     for runner in ("ossrflow", "cwltool"):
         assert not (work / "runs" / f"{runner}-1").exists()  # measured, then removed
         assert (work / "runs" / f"{runner}-1.out").is_file()

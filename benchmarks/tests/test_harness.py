@@ -13,15 +13,13 @@ import time
 from pathlib import Path
 
 import pytest
+from pyprofile import summarize_profiles
+from report import Measurement, render_report, render_table, target_lines
+from slurmcount import parse_submissions
+from timing import read_processes, run_timed, tree_rss
+from workload import Case, check_outputs, prepare_case
 
 HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE))
-
-from pyprofile import summarize_profiles  # noqa: E402
-from report import Measurement, render_report, render_table, target_lines  # noqa: E402
-from slurmcount import parse_submissions  # noqa: E402
-from timing import read_processes, run_timed, tree_rss  # noqa: E402
-from workload import Case, check_outputs, prepare_case  # noqa: E402
 
 
 def good_output(case: Case, folder: Path) -> str:

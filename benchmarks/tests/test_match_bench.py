@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE))
-
-from match_bench import CONTENT, DATA, REPO, load_carts, main, rates, run_benchmark  # noqa: E402
+from match_bench import CONTENT, DATA, REPO, load_carts, main, rates, run_benchmark
 
 
 def test_every_expert_pick_is_an_entry_and_every_item_kind_has_bytes() -> None:

@@ -4,15 +4,10 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import pytest
-
-HERE = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(HERE))
-
-from serve_load import LoadResult, main, percentile, render_report, tool_document  # noqa: E402
+from serve_load import LoadResult, main, percentile, render_report, tool_document
 
 
 def test_percentiles_interpolate_between_values() -> None:
