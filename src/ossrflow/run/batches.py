@@ -5,7 +5,9 @@ own ``CommandLineTool.job`` computes every element's command line, environment, 
 and input links up front. They are written as bash scripts, one per *batch* of elements
 (``steps/<key>/batches/<b>.sh``), so an element costs a fork and an exec instead of a Python
 interpreter and a cwltool start. A profile's ``max-jobs-per-step`` sets how many batches (and
-so scheduler jobs) a step becomes; without it every element is its own batch.
+so scheduler jobs) a step becomes at most, and ``min-elements-per-job`` how few elements a batch
+runs at least, so that a small scatter does not pay Snakemake's cost per job sixteen times
+(:class:`Batching`); without them every element is its own batch.
 
 Each element writes ``exit.code`` last, only when its exit status counts as success; a batch run
 again skips the elements that have one, so resume and retries redo only what did not finish.
@@ -65,6 +67,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Batches",
+    "Batching",
     "ElementJob",
     "batch_marker",
     "batch_ranges",
@@ -96,6 +99,34 @@ class Batches:
     count: int
     ranges: tuple[tuple[int, int], ...]
     resources: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How many batch jobs a scattered step of ``count`` elements becomes.
+
+    At most ``max_jobs`` (None: one per element); and when ``min_elements`` is more than one,
+    few enough that each runs at least that many elements, yet never fewer than ``slots`` (the
+    jobs that run at once, e.g. the cores of a local run) so that every slot has work.
+    """
+
+    max_jobs: int | None = None
+    min_elements: int = 1
+    slots: int = 1
+
+    def ranges(self, count: int) -> tuple[tuple[int, int], ...]:
+        """The ``[start, end)`` of each batch job."""
+        jobs = count if self.max_jobs is None else min(count, self.max_jobs)
+        if self.min_elements > 1:
+            jobs = min(jobs, max(-(-count // self.min_elements), self.slots))
+        return batch_ranges(count, jobs)
+
+    def arguments(self) -> list[str]:
+        """The same batching as options of ``python -m ossrflow.run.job split``."""
+        found = [] if self.max_jobs is None else ["--max-jobs", str(self.max_jobs)]
+        if self.min_elements > 1:
+            found += ["--min-elements", str(self.min_elements), "--slots", str(self.slots)]
+        return found
 
 
 def batch_ranges(count: int, max_jobs: int | None) -> tuple[tuple[int, int], ...]:
@@ -148,7 +179,7 @@ def prepare_batches(
     plan: Plan,
     run_dir: Path,
     *,
-    max_jobs: int | None,
+    batching: Batching,
     cache: DigestCache | None = None,
 ) -> dict[str, Batches]:
     """Write batch scripts for every scattered step that can run as precomputed commands.
@@ -163,7 +194,7 @@ def prepare_batches(
             continue
         upstream = {INPUTS: plan.job_order}
         batches = prepare_node(
-            process, plan, run_dir, node, upstream, max_jobs=max_jobs, cache=cache
+            process, plan, run_dir, node, upstream, batching=batching, cache=cache
         )
         if batches is not None:
             prepared[node.key] = batches
@@ -178,7 +209,7 @@ def prepare_node(
     node: Node,
     upstream: Mapping[str, Any],
     *,
-    max_jobs: int | None,
+    batching: Batching,
     cache: DigestCache | None = None,
 ) -> Batches | None:
     """Write the batch scripts of one scattered step from its upstream output objects.
@@ -202,7 +233,7 @@ def prepare_node(
         return None
     if not blocks:
         return None  # nothing to run: the gather rule alone writes the empty arrays
-    batches = _write_batches(run_dir, node, blocks, resources, max_jobs)
+    batches = _write_batches(run_dir, node, blocks, resources, batching)
     globs = plain_globs(step.embedded_tool)
     plain = [f for f in files if f is not None]
     names = [name for name, _ in globs or ()]
@@ -221,9 +252,9 @@ def _write_batches(
     node: Node,
     blocks: list[tuple[str, str]],
     resources: dict[str, int],
-    max_jobs: int | None,
+    batching: Batching,
 ) -> Batches:
-    ranges = batch_ranges(len(blocks), max_jobs)
+    ranges = batching.ranges(len(blocks))
     batches = Batches(node.key, len(blocks), ranges, resources)
     for index, (start, end) in enumerate(batches.ranges):
         script = render_script(

@@ -31,7 +31,7 @@ from ossrflow.cwl.outputs import collect_outputs
 from ossrflow.cwl.schemas import save_schema_cache
 from ossrflow.errors import InputError, Unsupported
 from ossrflow.integrity import atomic_write
-from ossrflow.run.batches import prepare_batches
+from ossrflow.run.batches import Batching, prepare_batches
 from ossrflow.run.freshness import refresh_nodes
 from ossrflow.run.keys import DigestCache
 from ossrflow.run.options import RunOptions
@@ -53,6 +53,7 @@ from ossrflow.run.uptodate import check_stamp, clear_stamp, write_documents, wri
 __all__ = [
     "RunOptions",
     "RunResult",
+    "batching_of",
     "engine_choices",
     "pin_run_images",
     "prepare_run",
@@ -106,6 +107,14 @@ def _dry_run_jobs(lines: list[str]) -> list[str]:
         if line != "Shell command: None":
             kept.append(line)
     return kept
+
+
+def batching_of(options: RunOptions) -> Batching:
+    """The profile's batching of scatters; its floor is the jobs run at once (``--jobs``, else
+    a local profile's ``cores``, else its ``jobs``)."""
+    profile = options.profile
+    slots = options.jobs or profile.parallel_jobs
+    return Batching(profile.max_jobs_per_step, profile.min_elements_per_job, slots)
 
 
 def engine_choices(options: RunOptions) -> tuple[str, ...]:
@@ -185,7 +194,7 @@ def prepare_run(
     profile: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     cache_dir: Path | None = None,
-    max_jobs_per_step: int | None = None,
+    batching: Batching | None = None,
     engines: Sequence[str] = ("none",),
     image_cache: Path | None = None,
     resolve_images: bool = True,
@@ -193,8 +202,8 @@ def prepare_run(
     """Load and validate the document and job order, plan, and write the run directory.
 
     ``cache_dir`` keeps parsed CWL schemas between runs (about a second saved per run).
-    Scatters that can run as precomputed commands are cut into at most ``max_jobs_per_step``
-    batch jobs (one per element when None). ``engines`` are the container engines to try (see
+    Scatters that can run as precomputed commands are cut into batch jobs as ``batching``
+    says (one per element when None; :func:`batching_of` reads a profile's). ``engines`` are the container engines to try (see
     :func:`pin_run_images`); ``resolve_images=False`` (a dry run) chooses one but pins nothing.
     ``executor`` and ``profile`` (:attr:`Profile.ident`) go into the jobs' facts. Jobs whose
     input changed by content since they ran lose their results (:mod:`.freshness`).
@@ -205,9 +214,8 @@ def prepare_run(
         root, plan, run_dir, engines=engines, image_cache=image_cache, resolve=resolve_images
     )
     digests = DigestCache(run_dir)
-    batches = prepare_batches(
-        root.process, plan, run_dir, max_jobs=max_jobs_per_step, cache=digests
-    )
+    batching = batching or Batching()
+    batches = prepare_batches(root.process, plan, run_dir, batching=batching, cache=digests)
     refresh_nodes(root.process, plan, run_dir, set(batches), digests)
     digests.save()
     write_run_dir(
@@ -217,7 +225,7 @@ def prepare_run(
         executor=executor,
         overrides=overrides,
         batches=batches,
-        max_jobs_per_step=max_jobs_per_step,
+        batching=batching,
     )
     save_schema_cache(run_dir / CACHE_DIR)
     loader = root.process.doc_loader
@@ -281,7 +289,7 @@ def run_workflow(
                     profile=options.profile.ident,
                     overrides=options.overrides,
                     cache_dir=options.cache_dir,
-                    max_jobs_per_step=options.profile.max_jobs_per_step,
+                    batching=batching_of(options),
                     engines=engine_choices(options),
                     image_cache=options.image_cache,
                     resolve_images=not options.dry_run,

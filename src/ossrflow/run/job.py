@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from cwltool.context import RuntimeContext
     from cwltool.process import Process
 
+    from ossrflow.run.batches import Batching
+
 __all__ = ["collect_node", "gather_node", "main", "preload", "run_node", "split_node"]
 
 # The run's workflow as the warm worker loaded it (ossrflow.run.warm): each forked job gets its
@@ -344,13 +346,13 @@ def execute_process(
     return dict(output)
 
 
-def split_node(run_dir: Path, key: str, max_jobs: int | None = None) -> ScatterShape:
+def split_node(run_dir: Path, key: str, batching: Batching | None = None) -> ScatterShape:
     """Count the elements of a scatter over earlier steps' outputs; write ``split.json``.
 
-    When the elements' command lines can be computed now, write them as batch scripts (at most
-    ``max_jobs``; one per element when None) and name the batch count in ``split.json``.
+    When the elements' command lines can be computed now, write them as batch scripts (cut as
+    ``batching`` says; one per element when None) and name the batch count in ``split.json``.
     """
-    from ossrflow.run.batches import prepare_node
+    from ossrflow.run.batches import Batching, prepare_node
 
     job = _Job.load(run_dir, key)
     workflow, step = find_step(job.root, job.node.target)
@@ -361,7 +363,9 @@ def split_node(run_dir: Path, key: str, max_jobs: int | None = None) -> ScatterS
         raise WorkflowFailed("the step is not scattered", source=key)
     document = {"method": shape.method, "lengths": list(shape.lengths), "count": shape.count}
     (run_dir / element_dir(key, None) / BATCHES_FILE).unlink(missing_ok=True)
-    batches = prepare_node(job.root, job.plan, run_dir, job.node, job.upstream(), max_jobs=max_jobs)
+    batches = prepare_node(
+        job.root, job.plan, run_dir, job.node, job.upstream(), batching=batching or Batching()
+    )
     if batches is not None:
         document["batches"] = len(batches.ranges)
     atomic_write(run_dir / split_path(key), json.dumps(document) + "\n")
@@ -437,6 +441,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("element", nargs="?", type=int)
     parser.add_argument("--run-dir", type=Path, default=Path.cwd())
     parser.add_argument("--max-jobs", type=int, help="split: at most this many batch jobs")
+    parser.add_argument("--min-elements", type=int, default=1, help="split: per job, at least")
+    parser.add_argument("--slots", type=int, default=1, help="split: jobs at once (a floor)")
     parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
@@ -452,7 +458,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "run":
             run_node(run_dir, args.key, args.element, tool_log)
         elif args.action == "split":
-            split_node(run_dir, args.key, args.max_jobs)
+            from ossrflow.run.batches import Batching
+
+            batching = Batching(args.max_jobs, args.min_elements, args.slots)
+            split_node(run_dir, args.key, batching)
         elif args.action == "collect" or _split_in_batches(run_dir, args.key):
             collect_node(run_dir, args.key)
         else:

@@ -17,6 +17,7 @@ Snakemake resources that the slurm and htcondor executor plugins read: ``threads
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,8 @@ _OVERRIDES = {
 OSSRFLOW_FILE = "ossrflow.yaml"
 OSSRFLOW_KEYS = {
     "max-jobs-per-step": "split a scattered step into at most this many jobs (a positive integer)",
+    "min-elements-per-job": "run at least this many scatter elements in one job, yet never fewer "
+    "jobs than run at once (a positive integer)",
     "container": "the container engine steps run in: docker, podman, apptainer or none, "
     "or a list of them, tried in order until one can run here",
 }
@@ -98,6 +101,20 @@ class Profile:
         """At most this many jobs per scattered step (None: one job per scatter element)."""
         value = self.options.get("max-jobs-per-step")
         return None if value is None else int(value)
+
+    @property
+    def min_elements_per_job(self) -> int:
+        """A batch job runs at least this many scatter elements (1: no minimum)."""
+        return int(self.options.get("min-elements-per-job", 1))
+
+    @property
+    def parallel_jobs(self) -> int:
+        """How many jobs run at once: a local profile's ``cores`` (``all``: this machine's),
+        else its ``jobs``; 1 when it says neither."""
+        value = self.settings.get("cores" if self.executor == "local" else "jobs")
+        if value == "all":
+            return len(os.sched_getaffinity(0))
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 1
 
     @property
     def container(self) -> tuple[str, ...] | None:
@@ -181,14 +198,14 @@ def _load_options(path: Path) -> dict[str, Any]:
                 location=location_of(data, key),
                 hint=f"use one of {', '.join(sorted(OSSRFLOW_KEYS))}",
             )
-        if key == "max-jobs-per-step" and (
+        if key in ("max-jobs-per-step", "min-elements-per-job") and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise InputError(
-                f"max-jobs-per-step is {value!r}",
+                f"{key} is {value!r}",
                 source=str(path),
                 location=location_of(data, key),
-                hint=OSSRFLOW_KEYS["max-jobs-per-step"],
+                hint=OSSRFLOW_KEYS[str(key)],
             )
         if key == "container":
             _check_container(value, str(path), location_of(data, key))

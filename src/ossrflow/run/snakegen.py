@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ossrflow.cwl.values import render_json
 from ossrflow.integrity import write_if_changed
-from ossrflow.run.batches import Batches, batch_marker, batch_script
+from ossrflow.run.batches import Batches, Batching, batch_marker, batch_script
 from ossrflow.run.plan import INPUTS, Node, Plan, element_dir, node_output, render_plan, split_path
 from ossrflow.run.profiles import snakemake_resources, step_overrides
 from ossrflow.run.rundir import PLAN_FILE, SNAKEFILE
@@ -181,13 +181,13 @@ def _gather_rules(
     plan: Plan,
     python: tuple[str, ...],
     overrides: Mapping[str, str],
-    max_jobs: int | None,
+    batching: Batching,
     executor: str,
 ) -> str:
     pattern = node_output(node.key, "{i}")
     text = ""
     if node.dynamic:
-        split = ["split", node.key] + ([] if max_jobs is None else ["--max-jobs", str(max_jobs)])
+        split = ["split", node.key, *batching.arguments()]
         marker = batch_marker(node.key, "{b}")
         text += (
             f"# counts the elements of {node.key} once its inputs exist and, when their command\n"
@@ -240,13 +240,13 @@ def render_snakefile(
     executor: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     batches: Mapping[str, Batches] | None = None,
-    max_jobs_per_step: int | None = None,
+    batching: Batching | None = None,
 ) -> str:
     """The Snakefile of a run directory.
 
     ``executor`` names the profile's executor (for the steps' scheduler hints); ``overrides``
     maps node keys to more resources; ``batches`` are the scatters that run as precomputed
-    commands (:mod:`ossrflow.run.batches`); ``max_jobs_per_step`` is passed to the ``split``
+    commands (:mod:`ossrflow.run.batches`); ``batching`` is passed to the ``split``
     checkpoints, which batch scatters over earlier steps' outputs the same way.
     """
     batches = batches or {}
@@ -275,7 +275,7 @@ def render_snakefile(
         parts.append(_job_rule(node, name, plan, launcher, overrides[node.key], executor))
         if node.scattered:
             rules = _gather_rules(
-                node, name, plan, launcher, overrides[node.key], max_jobs_per_step, executor
+                node, name, plan, launcher, overrides[node.key], batching or Batching(), executor
             )
             parts.append(rules)
     return "\n\n".join(parts)
@@ -289,7 +289,7 @@ def write_run_dir(
     executor: str = "local",
     overrides: Mapping[str, Mapping[str, str]] | None = None,
     batches: Mapping[str, Batches] | None = None,
-    max_jobs_per_step: int | None = None,
+    batching: Batching | None = None,
 ) -> Path:
     """Write Snakefile, plan and job order into ``run_dir``; return the Snakefile's path."""
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +302,7 @@ def write_run_dir(
         executor=executor,
         overrides=overrides,
         batches=batches,
-        max_jobs_per_step=max_jobs_per_step,
+        batching=batching,
     )
     write_if_changed(snakefile, text)
     return snakefile

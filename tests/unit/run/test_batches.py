@@ -17,7 +17,14 @@ import pytest
 
 from ossrflow.cwl.load import load_root
 from ossrflow.errors import InputError, WorkflowFailed
-from ossrflow.run.batches import Batches, batch_marker, batch_ranges, batch_script, prepare_batches
+from ossrflow.run.batches import (
+    Batches,
+    Batching,
+    batch_marker,
+    batch_ranges,
+    batch_script,
+    prepare_batches,
+)
 from ossrflow.run.job import collect_node, read_output
 from ossrflow.run.plan import Plan, plan_run
 from ossrflow.run.snakegen import write_run_dir
@@ -72,7 +79,7 @@ def write_workflow(
 def prepare(tool: Path, job: Path, run_dir: Path, max_jobs: int | None) -> tuple[Plan, Batches]:
     root = load_root(str(tool), str(job))
     plan = plan_run(root)
-    batches = prepare_batches(root.process, plan, run_dir, max_jobs=max_jobs)
+    batches = prepare_batches(root.process, plan, run_dir, batching=Batching(max_jobs))
     write_run_dir(plan, run_dir, python="python3", batches=batches)
     return plan, batches["count"]
 
@@ -100,6 +107,39 @@ def test_batches_cover_every_element_once_in_near_equal_runs(count: int, max_job
     sizes = [end - start for start, end in ranges]
     assert max(sizes) - min(sizes) <= 1
     assert len(ranges) == (count if max_jobs is None else min(count, max_jobs))
+
+
+@pytest.mark.parametrize(
+    ("batching", "count", "jobs"),
+    [
+        (Batching(16, 25, 2), 100, 4),  # a small scatter: a few jobs, not 16
+        (Batching(16, 25, 2), 1000, 16),  # a wide one: the maximum
+        (Batching(16, 25, 8), 100, 8),  # never fewer jobs than run at once
+        (Batching(16, 25, 2), 30, 2),
+        (Batching(16, 25, 2), 1, 1),
+        (Batching(16, 1, 2), 100, 16),  # no minimum
+        (Batching(None, 25, 2), 100, 4),
+        (Batching(None, 1, 1), 5, 5),  # one job per element
+    ],
+)
+def test_a_job_runs_at_least_min_elements_unless_a_slot_would_idle(
+    batching: Batching, count: int, jobs: int
+):
+    ranges = batching.ranges(count)
+    assert len(ranges) == jobs
+    assert [i for start, end in ranges for i in range(start, end)] == list(range(count))
+
+
+def test_split_checkpoints_batch_as_the_planner_does():
+    assert Batching(16, 25, 3).arguments() == [
+        "--max-jobs",
+        "16",
+        "--min-elements",
+        "25",
+        "--slots",
+        "3",
+    ]
+    assert Batching().arguments() == []
 
 
 def test_elements_run_as_the_commands_cwltool_computed(tmp_path: Path):
@@ -214,7 +254,7 @@ def test_untrusted_values_stay_data(tmp_path: Path):
     run_dir = tmp_path / "run"
     root = load_root(str(tool), str(job))
     plan = plan_run(root)
-    batches = prepare_batches(root.process, plan, run_dir, max_jobs=None)
+    batches = prepare_batches(root.process, plan, run_dir, batching=Batching())
     write_run_dir(plan, run_dir, python="python3", batches=batches)
     for index in range(3):
         done = subprocess.run(
@@ -258,7 +298,7 @@ def test_steps_needing_cwltools_runtime_keep_the_job_runner(tmp_path: Path, requ
     tool, job = write_workflow(tmp_path, ["a.txt", "b.txt"], requirements=requirements)
     root = load_root(str(tool), str(job))
     plan = plan_run(root)
-    assert prepare_batches(root.process, plan, tmp_path / "run", max_jobs=2) == {}
+    assert prepare_batches(root.process, plan, tmp_path / "run", batching=Batching(2)) == {}
 
 
 def test_resources_from_expressions_reach_the_scheduler(tmp_path: Path):

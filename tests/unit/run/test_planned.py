@@ -15,7 +15,7 @@ import pytest
 
 from ossrflow.cwl.load import load_root
 from ossrflow.errors import InputError
-from ossrflow.run.batches import batch_script, prepare_batches
+from ossrflow.run.batches import Batching, batch_script, prepare_batches
 from ossrflow.run.job import collect_node, read_output
 from ossrflow.run.plan import plan_run
 from ossrflow.run.planned import PLANNED_OUTPUTS, plain_globs, plain_outputs
@@ -82,7 +82,7 @@ def plan_and_run(folder: Path, tool: str) -> tuple[Path, Any]:
     root = load_root(str(folder / "wf.cwl"), str(folder / "job.json"))
     plan = plan_run(root)
     run_dir = folder / "run"
-    batches = prepare_batches(root.process, plan, run_dir, max_jobs=1)
+    batches = prepare_batches(root.process, plan, run_dir, batching=Batching(max_jobs=1))
     assert "step" in batches, "the step runs as precomputed commands"
     write_run_dir(plan, run_dir, python="python3", batches=batches)
     done = subprocess.run(

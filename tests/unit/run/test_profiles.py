@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from ossrflow.errors import InputError, NotFound
+from ossrflow.run.batches import Batching
+from ossrflow.run.execute import RunOptions, batching_of
 from ossrflow.run.profiles import (
     BUILTIN_PROFILES,
     load_profile,
@@ -144,3 +147,33 @@ def test_bad_container_settings_are_refused_with_their_line(tmp_path: Path, text
     with pytest.raises(InputError) as caught:
         load_profile(str(tmp_path))
     assert str(caught.value) == f"{tmp_path / 'ossrflow.yaml'}:{problem} (fix: {fix})"
+
+
+@pytest.mark.parametrize(
+    ("config", "options", "batching"),
+    [
+        ("executor: local\ncores: 3\n", "min-elements-per-job: 25\n", Batching(None, 25, 3)),
+        ("executor: slurm\njobs: 40\n", "max-jobs-per-step: 20\n", Batching(20, 1, 40)),
+        ("executor: local\n", "", Batching(None, 1, 1)),
+    ],
+)
+def test_a_profile_says_how_scatters_are_batched(tmp_path: Path, config, options, batching):
+    (tmp_path / "config.yaml").write_text(config)
+    (tmp_path / "ossrflow.yaml").write_text(options)
+    assert batching_of(RunOptions(profile=load_profile(str(tmp_path)))) == batching
+    jobs = RunOptions(profile=load_profile(str(tmp_path)), jobs=7)
+    assert batching_of(jobs).slots == 7, "--jobs is the floor when given"
+
+
+def test_the_local_profile_runs_a_small_scatter_in_a_few_jobs_and_keeps_every_core_busy():
+    local = load_profile("local")
+    assert local.parallel_jobs == len(os.sched_getaffinity(0))
+    assert local.min_elements_per_job > 1
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "true", "2.5"])
+def test_min_elements_per_job_must_be_a_positive_integer(tmp_path: Path, value: str):
+    (tmp_path / "config.yaml").write_text("executor: local\n")
+    (tmp_path / "ossrflow.yaml").write_text(f"min-elements-per-job: {value}\n")
+    with pytest.raises(InputError, match=r"1:1: min-elements-per-job is .*positive integer"):
+        load_profile(str(tmp_path))
