@@ -22,12 +22,14 @@ naming the file, before anything reads them.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -80,6 +82,7 @@ __all__ = [
     "DEFAULT_COPY_LIMIT",
     "METADATA",
     "ContainerImage",
+    "Preparation",
     "RecordedFile",
     "RunRecord",
     "StepJob",
@@ -125,6 +128,38 @@ def run_images(run_dir: Path) -> list[ContainerImage]:
         for item in pinned
         for step in item.steps
     ]
+
+
+class Preparation:
+    """What recording a run needs before the run has ended, made while it runs.
+
+    Packing the workflow (``cwl_utils.pack`` and its imports) and importing the crate writer cost
+    about a quarter of a second; :func:`ossrflow.run.execute.run_workflow` runs :meth:`start` in
+    a thread once Snakemake runs (never earlier: the planner forks), and the record takes the
+    packed text from :meth:`packed`, which packs itself when the thread did not.
+    """
+
+    def __init__(self, workflow: str | Path) -> None:
+        self.workflow = workflow
+        self._text: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Prepare in a daemon thread (a run that ends early does not wait for it)."""
+        self._thread = threading.Thread(target=self._prepare, name="ossrflow-record", daemon=True)
+        self._thread.start()
+
+    def _prepare(self) -> None:
+        import ossrflow.provenance.crate  # noqa: F401 - the import is the point (rocrate)
+
+        with contextlib.suppress(Exception):  # packed() packs again and reports the error
+            self._text = _packed_text(self.workflow)
+
+    def packed(self) -> str:
+        """The packed workflow (see :func:`record_run`)."""
+        if self._thread is not None:
+            self._thread.join()
+        return self._text if self._text is not None else _packed_text(self.workflow)
 
 
 def _packed_text(workflow: str | Path) -> str:
@@ -228,6 +263,7 @@ def record_run(
     tolerance: Sequence[Tolerance] = (),
     rerun_of: str | None = None,
     copy_limit: int = DEFAULT_COPY_LIMIT,
+    preparation: Preparation | None = None,
 ) -> Path:
     """Write ``run_dir/provenance/`` (replacing an older record) and return its path.
 
@@ -242,7 +278,7 @@ def record_run(
     if plan is not None and plan.job_requirements:
         job_order[JOB_REQUIREMENTS] = plan.job_requirements
     inputs, results = _data_files(run_dir, plan, job_order, outputs, copy_limit)
-    packed = _packed_text(workflow)
+    packed = (preparation or Preparation(workflow)).packed()
     record = RunRecord(
         crate=run_dir / CRATE_DIR,
         run_id=str(uuid.uuid4()),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ossrflow.errors import InputError, WorkflowFailed
-from ossrflow.provenance.record import DEFAULT_COPY_LIMIT, record_run
+from ossrflow.provenance.record import DEFAULT_COPY_LIMIT, Preparation, record_run
 from ossrflow.run.execute import RunResult, run_workflow
 from ossrflow.run.rundir import COMPOSED_DIR, CRATE_DIR, RESULTS_DIR
 
@@ -124,6 +124,7 @@ def run_and_record(
     started = datetime.now(UTC)
     if outdir is None and not options.dry_run:
         outdir = run_dir / RESULTS_DIR
+    preparation = Preparation(workflow)  # packs while the run runs (not for a dry run)
 
     def record(outputs: Any, failure: WorkflowFailed | None) -> Path:
         return record_run(
@@ -140,6 +141,7 @@ def run_and_record(
             tolerance=tolerance,
             rerun_of=rerun_of,
             copy_limit=copy_limit,
+            preparation=preparation,
         )
 
     try:
@@ -150,6 +152,7 @@ def run_and_record(
             outdir=outdir,
             options=options,
             progress=progress,
+            meanwhile=None if options.dry_run else preparation.start,
         )
     except WorkflowFailed as exc:
         record(None, exc)

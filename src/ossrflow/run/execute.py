@@ -262,11 +262,13 @@ def run_workflow(
     options: RunOptions,
     progress: Callable[[Progress], None] | None = None,
     move_outputs: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> RunResult:
     """Plan ``tool`` with ``job``, run it through Snakemake in ``run_dir``, collect its outputs.
 
     Raises :class:`WorkflowFailed` when a step fails. ``move_outputs`` moves result files out of
-    the run directory instead of copying them (for throw-away run directories).
+    the run directory instead of copying them (for throw-away run directories). ``meanwhile`` is
+    called once Snakemake runs (it may start a thread: nothing forks from this process then).
     """
     run_dir = run_dir.resolve()
     with _locked(run_dir):
@@ -298,7 +300,9 @@ def run_workflow(
             if not options.dry_run:
                 before.update(snapshot_facts(run_dir))
 
-        status, log_text = run_snakemake(run_dir, options, progress, prepare=plan)
+        status, log_text = run_snakemake(
+            run_dir, options, progress, prepare=plan, meanwhile=meanwhile
+        )
         planned_run = planned[0]
         if status != 0:
             raise failure_of(run_dir, log_text, status)

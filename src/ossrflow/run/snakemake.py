@@ -154,6 +154,7 @@ def run_snakemake(
     extra: list[str] | None = None,
     log_name: str = SNAKEMAKE_LOG,
     prepare: Callable[[], None] | None = None,
+    meanwhile: Callable[[], None] | None = None,
 ) -> tuple[int, str]:
     """Run Snakemake; its whole log goes to ``run_dir/log_name``. Returns (status, log).
 
@@ -161,6 +162,8 @@ def run_snakemake(
     imports Snakemake on the other core meanwhile and waits for it to finish. When ``prepare``
     raises, the host stops and Snakemake never runs. A local run's warm worker is forked from
     this process once the run is planned (:mod:`.warm`), before Snakemake is told to go.
+    ``meanwhile`` is called once Snakemake has been told to go (nothing forks from this process
+    any more: it may start threads), while Snakemake runs.
     """
     command = snakemake_command(run_dir, options) + (extra or [])
     tracker = _Tracker(progress)
@@ -186,6 +189,8 @@ def run_snakemake(
                 worker.go()
             if prepare is not None:
                 _release(process)
+            if meanwhile is not None:
+                meanwhile()
             return _follow(process, tracker, run_dir / log_name)
 
 

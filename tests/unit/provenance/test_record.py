@@ -25,7 +25,7 @@ from ossrflow.config import Settings
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, UnsafeValue
 from ossrflow.provenance.crate import param_type, split_image_ref
 from ossrflow.provenance.model import RecordedFile, RunRecord, StepJob, Tolerance, parse_tolerance
-from ossrflow.provenance.record import find_crate, load_record, record_run
+from ossrflow.provenance.record import Preparation, find_crate, load_record, record_run
 from ossrflow.provenance.rerun import (
     Difference,
     diff_records,
@@ -256,6 +256,26 @@ def test_packed_workflow_holds_the_tools(crate: Path):
     assert load_record(crate).workflow_sha256 == sha256(
         (crate / "workflow/packed.cwl").read_bytes()
     )
+
+
+def test_the_workflow_packed_while_the_run_ran_is_the_one_recorded(fake: FakeRun, crate: Path):
+    first = (crate / "workflow/packed.cwl").read_bytes()
+    preparation = Preparation(fake.folder / "shout.cwl")
+    preparation.start()  # as run_workflow does once Snakemake runs
+    preparation.packed()
+    (fake.folder / "shout.cwl").write_text("edited after the run started\n")
+    again = record(fake, preparation=preparation)
+    assert (again / "workflow/packed.cwl").read_bytes() == first
+
+
+def test_a_workflow_that_cannot_be_packed_is_refused_whether_prepared_or_not(fake: FakeRun):
+    broken = fake.folder / "broken.cwl"
+    broken.write_text("cwlVersion: v1.2\nclass: Workflow\nsteps: {a: {run: gone.cwl}}\n")
+    preparation = Preparation(broken)
+    preparation.start()  # the thread fails quietly; recording packs again and says why
+    for given in (preparation, None):
+        with pytest.raises(InputError, match="cannot pack the workflow for the record"):
+            record(fake, workflow=broken, preparation=given)
 
 
 def test_each_scatter_element_job_results_in_its_own_files_only(crate: Path):
