@@ -7,8 +7,6 @@ plumbing, one API call and presentation; nothing else.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import importlib
 import logging
 import os
@@ -23,6 +21,7 @@ from ossrflow._version import __version__
 from ossrflow.cli.common import AppContext
 from ossrflow.config import EnvVars
 from ossrflow.errors import OssrflowError
+from ossrflow.processes import exit_now
 
 __all__ = [
     "LIBRARY_LOGGERS",
@@ -227,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     args = list(sys.argv[1:] if argv is None else argv)
     code = _run(args)
     if argv is None:
-        _exit_now(code)
+        exit_now(code)
     sys.exit(code)
 
 
@@ -255,12 +254,3 @@ def _run(args: list[str]) -> int:
         click.echo(str(exc.code), err=True)
         return 1
     return result if isinstance(result, int) else 0
-
-
-def _exit_now(code: int) -> NoReturn:
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(code)

@@ -21,9 +21,7 @@ Snakemake's scheduler leaves behind (a second of idle ``threading._shutdown``).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import logging
 import os
 import pkgutil
 import signal
@@ -31,6 +29,8 @@ import sys
 import threading
 from collections.abc import Iterator
 from types import FrameType
+
+from ossrflow.processes import exit_now
 
 __all__ = [
     "EXECUTOR_ENV",
@@ -111,23 +111,10 @@ def only_executor_plugin(executor: str) -> None:
     pkgutil.iter_modules = modules
 
 
-def _exit_now(code: object) -> None:
-    """End like ``sys.exit(code)`` without waiting on idle timer threads."""
-    status = code if isinstance(code, int) else (0 if code is None else 1)
-    if not isinstance(code, int) and code is not None:
-        sys.stderr.write(f"{code}\n")
-    atexit._run_exitfuncs()
-    logging.shutdown()
-    with contextlib.suppress(Exception):
-        sys.stdout.flush()
-        sys.stderr.flush()
-    os._exit(status)
-
-
 def _wait_for_go() -> None:
     """Wait until ossrflow has written the Snakefile (``go`` on stdin; EOF: not needed)."""
     if sys.stdin.readline() != GO:
-        _exit_now(0)
+        exit_now(0)
 
 
 def _run(args: list[str], *, held: bool) -> None:
@@ -146,8 +133,8 @@ def _run(args: list[str], *, held: bool) -> None:
         success = args_to_api(parsed, parser)
     except Exception as exc:  # noqa: BLE001 - snakemake.cli.main reports any error so
         print_exception(exc)
-        _exit_now(1)
-    _exit_now(0 if success else 1)
+        exit_now(1)
+    exit_now(0 if success else 1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _run(args, held=held)
     except SystemExit as exc:
-        _exit_now(exc.code)
+        exit_now(exc.code)
 
 
 if __name__ == "__main__":
