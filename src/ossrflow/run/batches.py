@@ -17,9 +17,10 @@ edited input reruns exactly the elements that read it. Once every batch is done,
 ``collect`` job per step makes each element's output object: from the files the planner named
 when every output is a plain file (:mod:`.planned`), else by rebuilding the element's cwltool job
 and letting cwltool collect (globs, ``outputEval``, ``secondaryFiles``, checksums), so output
-semantics stay cwltool's; it also writes each newly run element's facts (:mod:`.facts`). Steps this path cannot express
-exactly (containers, InitialWorkDir, secrets, literal files, conditional steps, ...) run through
-:mod:`ossrflow.run.job` as before. The scripts themselves are :mod:`.batchscript`'s.
+semantics stay cwltool's; it also writes each newly run element's facts (:mod:`.facts`). Steps
+this path cannot express exactly (containers, InitialWorkDir, secrets, literal files,
+conditional steps, ...) run through :mod:`ossrflow.run.job` as before. The scripts themselves
+are :mod:`.batchscript`'s.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from ossrflow.run.planned import (
     element_files,
     plain_globs,
     plain_outputs,
+    planned_of,
     read_planned,
     write_planned,
 )
@@ -234,11 +236,7 @@ def prepare_node(
     if not blocks:
         return None  # nothing to run: the gather rule alone writes the empty arrays
     batches = _write_batches(run_dir, node, blocks, resources, batching)
-    globs = plain_globs(step.embedded_tool)
-    plain = [f for f in files if f is not None]
-    names = [name for name, _ in globs or ()]
-    planned = (names, plain) if globs and len(plain) == len(files) else None
-    write_planned(run_dir / element_dir(node.key, None), planned)
+    write_planned(run_dir / element_dir(node.key, None), planned_of(step.embedded_tool, files))
     for index, (start, end) in enumerate(batches.ranges):
         marker = run_dir / batch_marker(node.key, index)
         for element in range(start, end):

@@ -39,6 +39,7 @@ __all__ = [
     "element_files",
     "plain_globs",
     "plain_outputs",
+    "planned_of",
     "read_planned",
     "write_planned",
 ]
@@ -82,6 +83,15 @@ def element_files(globs: Sequence[tuple[str, str]], job: CommandLineJob) -> list
             return None
         names.append(name)
     return names
+
+
+def planned_of(tool: Process, files: Sequence[list[str] | None]) -> Planned | None:
+    """What :func:`write_planned` writes for ``tool`` given each element's :func:`element_files`
+    (None unless every output is plain and every element's names are)."""
+    globs = plain_globs(tool)
+    if globs is None or any(names is None for names in files):
+        return None
+    return [name for name, _ in globs], [names for names in files if names is not None]
 
 
 def write_planned(step_dir: Path, planned: Planned | None) -> None:
