@@ -94,14 +94,17 @@ def test_tree_rss_sums_the_descendants_only() -> None:
 
 
 def test_read_processes_sees_a_child_and_its_parent() -> None:
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
+    up = "import sys, time; print('up', flush=True); time.sleep(5)"
+    child = subprocess.Popen([sys.executable, "-c", up], stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "up\n"  # the interpreter has loaded: its memory is real
         table = read_processes()
         assert table[child.pid][0] == os.getpid()
         assert table[child.pid][1] > 1024 * 1024  # a Python interpreter holds more than 1 MB
     finally:
         child.kill()
-        child.wait()
+        child.communicate()
 
 
 def test_run_timed_measures_a_tree_that_allocates(tmp_path: Path) -> None:
