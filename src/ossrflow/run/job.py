@@ -19,10 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,7 @@ from ossrflow.cwl.staging import ensure_stage_root, stage_dir
 from ossrflow.cwl.values import parse_json
 from ossrflow.errors import InputError, OssrflowError, WorkflowFailed
 from ossrflow.integrity import atomic_write
+from ossrflow.run.commands import warm_packages
 from ossrflow.run.facts import JobFacts, host_name, iso_now, scheduler_job_id, write_job_facts
 from ossrflow.run.forked import map_parts, split_range
 from ossrflow.run.freshness import describe_element
@@ -121,7 +123,19 @@ def preload(run_dir: Path) -> None:
     from cwltool.mutation import MutationManager  # noqa: F401 - imported for the jobs
 
     plan = read_plan(run_dir)
-    _PRELOADED[plan.uri] = load_process(plan.uri, run_dir / CACHE_DIR)
+    root = _PRELOADED[plan.uri] = load_process(plan.uri, run_dir / CACHE_DIR)
+    warm_packages(_native_tools(root), os.environ.get("PATH"))
+
+
+def _native_tools(process: Process) -> Iterator[Any]:
+    """The tool documents under ``process`` that name no container (their commands run here)."""
+    if process.tool["class"] == "Workflow":
+        for step in getattr(process, "steps", []):
+            yield from _native_tools(step.embedded_tool)
+        return
+    wanted = [*process.tool.get("requirements", []), *process.tool.get("hints", [])]
+    if not any(item.get("class") == "DockerRequirement" for item in wanted):
+        yield process.tool
 
 
 def _pin_images(run_dir: Path, root: Process) -> None:

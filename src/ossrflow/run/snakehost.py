@@ -27,7 +27,7 @@ import pkgutil
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from types import FrameType
 
 from ossrflow.processes import exit_now
@@ -99,12 +99,23 @@ def _watch_parent(parent: int) -> None:
 
 
 def only_executor_plugin(executor: str) -> None:
-    """Make Snakemake's plugin discovery see no executor plugin but ``executor``'s own."""
+    """Make Snakemake's plugin discovery see no executor plugin but ``executor``'s own.
+
+    Each of Snakemake's plugin registries (executor, storage, report, logger, scheduler) lists
+    every module on ``sys.path`` (``pkgutil.iter_modules()``, a quarter of a second in all with
+    a few hundred installed packages); that listing is made once here and reused while
+    ``sys.path`` stays the same.
+    """
     wanted = _PLUGIN_PREFIX + executor.replace("-", "_")
     everything = pkgutil.iter_modules
+    listed: dict[tuple[str, ...], list[pkgutil.ModuleInfo]] = {}
 
     def modules(*args: object, **kwargs: object) -> Iterator[pkgutil.ModuleInfo]:
-        for module in everything(*args, **kwargs):  # type: ignore[arg-type]
+        if args or kwargs:  # a given path or prefix: not what the registries ask
+            found: Iterable[pkgutil.ModuleInfo] = everything(*args, **kwargs)  # type: ignore[arg-type]
+        else:
+            found = listed.get(key := tuple(sys.path)) or listed.setdefault(key, [*everything()])
+        for module in found:
             if not module.name.startswith(_PLUGIN_PREFIX) or module.name == wanted:
                 yield module
 

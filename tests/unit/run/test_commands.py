@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from ossrflow.run.commands import command_facts, find_package, tool_label, written_command
+from ossrflow.run import commands
+from ossrflow.run.commands import (
+    command_facts,
+    find_package,
+    tool_label,
+    warm_packages,
+    written_command,
+)
 from ossrflow.run.facts import CommandFacts
 
 BIN = Path(sys.executable).parent
@@ -50,3 +57,30 @@ def test_a_command_not_found_and_a_container_command_have_no_path():
     )
     inside = command_facts(tool, search_path="/usr/bin", container="sha256:ab")
     assert inside == CommandFacts("t.cwl", "no-such-command-here", container="sha256:ab")
+
+
+def test_warming_looks_each_command_up_once_for_later_jobs():
+    tools = [
+        {"baseCommand": ["cwltool", "--version"]},
+        {"baseCommand": "cwltool"},  # the same file: once
+        {"baseCommand": "./run.sh"},  # relative to the job's folder: left to the job
+        {"arguments": ["$(inputs.tool)"]},  # not written
+        {"baseCommand": "no-such-command-here"},
+    ]
+    assert warm_packages(tools, str(BIN)) == 1
+    before = commands._find_package.cache_info().hits
+    assert find_package(BIN / "cwltool") == ("cwltool", version("cwltool"))
+    assert commands._find_package.cache_info().hits == before + 1
+
+
+def test_warming_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    tools = []
+    for index in range(4):
+        script = tmp_path / f"tool{index}"
+        script.write_text("#!/bin/sh\n", encoding="utf-8")
+        script.chmod(0o755)
+        tools.append({"baseCommand": script.name})
+    monkeypatch.setattr(commands, "_WARM_LIMIT", 2)
+    assert warm_packages(tools, str(tmp_path)) == 2
+    monkeypatch.setattr(commands, "_WARM_SECONDS", 0.0)
+    assert warm_packages(tools[2:], str(tmp_path)) <= 1  # the first may start before the deadline

@@ -268,3 +268,38 @@ def test_snakemake_waits_for_the_plan_and_stops_without_it(tmp_path: Path):
     assert WARM_NAME not in seen
     assert _run_processes(tmp_path) == []
     assert not (tmp_path / "snakemake.log").exists()  # Snakemake never ran
+
+
+LISTING_SCRIPT = """
+import pkgutil, sys
+scans = []
+original = pkgutil.iter_modules
+def counted(*args, **kwargs):
+    scans.append(args)
+    return original(*args, **kwargs)
+pkgutil.iter_modules = counted
+everything = [m.name for m in original()]
+from ossrflow.run.snakehost import only_executor_plugin
+only_executor_plugin("local")
+first = [m.name for m in pkgutil.iter_modules()]
+second = [m.name for m in pkgutil.iter_modules()]
+sys.path.append(sys.argv[1])  # a new folder on the path: listed again
+third = [m.name for m in pkgutil.iter_modules()]
+print(len(scans), first == second, "tool_on_new_path" in third, "tool_on_new_path" in first)
+print(sorted(set(everything) - set(first)))
+"""
+
+
+def test_snakehost_lists_the_installed_modules_once_for_every_plugin_registry(tmp_path: Path):
+    (tmp_path / "tool_on_new_path.py").write_text("")
+    done = subprocess.run(
+        [sys.executable, "-c", LISTING_SCRIPT, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    counts, hidden = done.stdout.splitlines()
+    assert counts == "2 True True False"  # one scan per sys.path, the same list each time
+    hidden_names = hidden.strip("[]").replace("'", "").split(", ")
+    assert "snakemake_executor_plugin_slurm" in hidden_names  # other executors stay hidden
+    assert all(name.startswith("snakemake_executor_plugin_") for name in hidden_names)
