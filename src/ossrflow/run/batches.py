@@ -344,10 +344,14 @@ def _part_blocks(
     resources: dict[str, int] = {}
     for item in element_jobs(plan, workflow, step, state, run_dir, node.key, cache, only):
         where = run_dir / element_dir(node.key, item.element)
-        blocks.append(render_element(item.element, item.job, where, item.description))
-        keys.append(item.key)
         job = item.job
-        files.append(element_files(globs, job) if globs is not None else None)
+        named = element_files(globs, job) if globs is not None else None
+        block = render_element(
+            item.element, job, where, item.description, only_named_links=named is not None
+        )
+        blocks.append(block)
+        keys.append(item.key)
+        files.append(named)
         values = {name: job.builder.resources.get(key) for name, key in wanted.items()}
         values["timelimit"] = job.timelimit if "timelimit" in wanted else None
         for name, value in values.items():

@@ -11,12 +11,14 @@ place for the same file is kept). An element whose exit status counts as success
 facts (:mod:`.facts`). A failed element prints ``element I (INPUTS) failed with exit status N
 (log: FILE)`` on the batch's log; :func:`ossrflow.run.snakemake.failure_of` reads it. Only bash
 builtins run per element besides the tool and ``ln`` (a link not yet in place): forks cost time,
-so the folders of all the batch's elements are made first, a few hundred per ``mkdir``.
+so the folders of all the batch's elements are made first, a few hundred per ``mkdir``, and when
+the step's outputs are named when planning, an input link nothing names is not made at all.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,21 +34,42 @@ class NotExpressible(Exception):
     """The step (or one element) needs something only cwltool's job.run does."""
 
 
-def _links(job: CommandLineJob) -> tuple[list[str], list[tuple[str, str]]]:
-    """Folders to make and (source, link) pairs: cwltool's stage_files with symlinks."""
+def _links(
+    job: CommandLineJob, seen: Sequence[str] | None
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Folders to make and (source, link) pairs: cwltool's stage_files with symlinks.
+
+    With ``seen`` (the texts the element's process is given: its arguments, environment values
+    and redirections), a link in a stage folder none of them names is left out: nothing can
+    reach it (the caller passes ``seen`` only when no output is collected through a staged path).
+    """
     folders: list[str] = []
     links: list[tuple[str, str]] = []
+    private = tuple(str(Path(p)) + "/" for p in (job.outdir, job.tmpdir) if p)
     for _, entry in job.pathmapper.items_exclude_children():
         if not entry.staged:
             continue
-        folders.append(str(Path(entry.target).parent))
+        folder = str(Path(entry.target).parent)
         if entry.type in ("File", "Directory") and Path(entry.resolved).exists():
+            hidden = seen is not None and not entry.target.startswith(private)
+            if hidden and not any(folder in text for text in seen or ()):
+                continue
             links.append((entry.resolved, entry.target))
         elif entry.type == "Directory" and entry.resolved.startswith("_:"):
             folders.append(entry.target)
         else:
             raise NotExpressible(f"staging {entry.type}")
+        folders.append(folder)
     return folders, links
+
+
+def _given_texts(job: CommandLineJob) -> list[str]:
+    """What the element's process is told: arguments, environment values, redirected files."""
+    texts = [str(arg) for arg in job.command_line] + [str(v) for v in job.environment.values()]
+    stdin = job.pathmapper.reversemap(job.stdin) if job.stdin else None
+    texts += [str(stdin[1])] if stdin else []
+    texts += [str(Path(job.outdir, name)) for name in (job.stdout, job.stderr) if name]
+    return texts
 
 
 def _success_codes(job: CommandLineJob) -> list[int]:
@@ -85,12 +108,22 @@ def _redirects(job: CommandLineJob, log: Path) -> tuple[str, str]:
 
 
 def render_element(
-    element: int, job: CommandLineJob, where: Path, description: str
+    element: int,
+    job: CommandLineJob,
+    where: Path,
+    description: str,
+    *,
+    only_named_links: bool = False,
 ) -> tuple[str, str]:
     """One element's two parts: reset it if an earlier attempt left folders and name the
-    folders it needs (all elements' are made at once); then link its inputs, run, record."""
+    folders it needs (all elements' are made at once); then link its inputs, run, record.
+
+    ``only_named_links``: the element's outputs are plain files named when planning
+    (:mod:`.planned`), so only the stage links its command can name are made (one ``ln``
+    fork less per element when a tool reads its input on stdin, for example).
+    """
     q = shlex.quote
-    folders, links = _links(job)
+    folders, links = _links(job, _given_texts(job) if only_named_links else None)
     for stream in (job.stdout, job.stderr):
         if stream:
             folders.append(str(Path(job.outdir, stream).parent))

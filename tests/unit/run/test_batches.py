@@ -316,3 +316,62 @@ def test_resources_from_expressions_reach_the_scheduler(tmp_path: Path):
     assert "threads: 3" in rule
     assert "mem_mb=300," in rule
     assert "runtime=6," in rule  # 3 minutes per element, batches of up to 2 elements
+
+
+STDIN_WORKFLOW = """\
+cwlVersion: v1.2
+class: Workflow
+requirements:
+  ScatterFeatureRequirement: {}
+inputs:
+  files: File[]
+outputs:
+  counts:
+    type: File[]
+    outputSource: count/counted
+steps:
+  count:
+    scatter: f
+    in: {f: files}
+    out: [counted]
+    run:
+      class: CommandLineTool
+      baseCommand: [wc, -c]
+      inputs:
+        f: File
+      stdin: $(inputs.f.path)
+      stdout: counted.txt
+      outputs:
+        counted: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "links"),
+    [
+        ("stdout", False),  # read on stdin (from the file itself), output named when planning
+        ("{type: 'File?', outputBinding: {glob: counted.txt}}", True),  # collected by cwltool
+    ],
+    ids=["named", "collected"],
+)
+def test_an_input_link_nothing_can_name_is_not_made(tmp_path: Path, output: str, links: bool):
+    """cwltool links every input into a stage folder; a link no argument, variable or
+    redirection names (and no output is collected through) cannot be reached: one fork less."""
+    tool, job = write_workflow(tmp_path, ["a.txt", "b.txt", "c.txt"])
+    tool.write_text(STDIN_WORKFLOW % output, encoding="utf-8")
+    run_dir = tmp_path / "run"
+    prepare(tool, job, run_dir, max_jobs=1)
+    script = (run_dir / batch_script("count", 0)).read_text(encoding="utf-8")
+    assert ("ln -sfn" in script) is links
+    done = run_batch(run_dir, 0)
+    assert done.returncode == 0, done.stderr
+    collect_node(run_dir, "count")
+    assert [text.split()[0] for text in counted(run_dir)] == ["1", "2", "3"]
+
+
+def test_an_input_the_command_names_is_linked(tmp_path: Path):
+    tool, job = write_workflow(tmp_path, ["a.txt", "b.txt"])
+    run_dir = tmp_path / "run"
+    prepare(tool, job, run_dir, max_jobs=1)
+    script = (run_dir / batch_script("count", 0)).read_text(encoding="utf-8")
+    assert script.count("ln -sfn") == 2
