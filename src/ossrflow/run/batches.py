@@ -347,7 +347,12 @@ def _part_blocks(
         job = item.job
         named = element_files(globs, job) if globs is not None else None
         block = render_element(
-            item.element, job, where, item.description, only_named_links=named is not None
+            item.element,
+            job,
+            where,
+            item.description,
+            only_named_links=named is not None,
+            key=item.key,
         )
         blocks.append(block)
         keys.append(item.key)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ossrflow.run.rundir import EXIT_FILE, JOB_FACTS
+from ossrflow.run.rundir import EXIT_FILE, INPUT_KEY, JOB_FACTS
 
 if TYPE_CHECKING:
     from cwltool.job import CommandLineJob
@@ -114,13 +114,15 @@ def render_element(
     description: str,
     *,
     only_named_links: bool = False,
+    key: str | None = None,
 ) -> tuple[str, str]:
     """One element's two parts: reset it if an earlier attempt left folders and name the
     folders it needs (all elements' are made at once); then link its inputs, run, record.
 
     ``only_named_links``: the element's outputs are plain files named when planning
     (:mod:`.planned`), so only the stage links its command can name are made (one ``ln``
-    fork less per element when a tool reads its input on stdin, for example).
+    fork less per element when a tool reads its input on stdin, for example). ``key``: the
+    element's input key (:mod:`.freshness`), written in its folder before it runs.
     """
     q = shlex.quote
     folders, links = _links(job, _given_texts(job) if only_named_links else None)
@@ -144,6 +146,8 @@ def render_element(
     run = f"(cd {q(job.outdir)} && exec {_command(job)}) {redirects}"
     codes = "|".join(str(c) for c in _success_codes(job))
     what = q(f"{element} ({description})" if description else str(element))
+    if key is not None:
+        lines.append(f"  printf '%s\\n' {q(key)} > {q(str(where / INPUT_KEY))}")
     lines += [
         "  printf -v started '%(%Y-%m-%dT%H:%M:%SZ)T' -1",
         f"  {run}",

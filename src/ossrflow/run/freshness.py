@@ -5,9 +5,10 @@ are named inside its input object, which does not change when a file is edited i
 every job that reads the job order directly keeps the content key of what it read in its folder
 (``inputs.sha256``, :mod:`.keys`):
 
-- a scatter element planned as precomputed commands: the key of its job order
-  (:func:`refresh_element`, called by :mod:`.batches` at plan time, or by the ``split``
-  checkpoint for a scatter over earlier steps' outputs);
+- a scatter element planned as precomputed commands: the key of its job order, written by its
+  batch when it runs the element and compared by :func:`refresh_element` (called by
+  :mod:`.batches` at plan time, or by the ``split`` checkpoint for a scatter over earlier steps'
+  outputs), so that planning a new element writes no file;
 - any other job of a node that reads the job order (:func:`refresh_nodes`, at plan time): the
   key of the values it reads, per element when the element count is known.
 
@@ -85,18 +86,18 @@ def _stale(folder: Path, key: str, finished: Collection[Path]) -> bool:
 def refresh_element(run_dir: Path, step: str, element: int, key: str, marker: Path) -> bool:
     """Compare a batched element's input key; on a change remove its results and ``marker``.
 
-    A batch marker is also removed when one of its elements has no exit status (a new element,
-    or one whose results are gone), so that its batch runs again. Returns whether the element's
-    results were removed because its input changed.
+    The batch writes the key when it runs the element (:func:`.batchscript.render_element`);
+    a changed key goes with the results. A batch marker is also removed when one of its
+    elements has no exit status (a new element, or one whose results are gone), so that its
+    batch runs again. Returns whether the element's results were removed because its input
+    changed.
     """
     folder = run_dir / element_dir(step, element)
     done = [folder / EXIT_FILE, folder / "cwl.output.json"]
     stale = _stale(folder, key, done)
     if stale:
-        for path in (*done, folder / JOB_FACTS):
+        for path in (*done, folder / JOB_FACTS, folder / INPUT_KEY):
             path.unlink(missing_ok=True)
-    if _stored(folder) != key:
-        _store(folder, key)
     try:
         finished = done[0].stat().st_size > 0
     except OSError:

@@ -157,6 +157,8 @@ def test_elements_run_as_the_commands_cwltool_computed(tmp_path: Path):
     collect_node(run_dir, "count")
     sizes = [text.split()[0] for text in counted(run_dir)]
     assert sizes == ["1", "2", "3", "4", "5"]
+    keys = [(run_dir / f"steps/count/{i}/inputs.sha256").read_text().strip() for i in range(5)]
+    assert len(set(keys)) == 5 and all(re.fullmatch("[0-9a-f]{64}", key) for key in keys)
     element = read_output(run_dir, "count", 3)
     assert element["counted"]["checksum"].startswith("sha1$")
     assert not (run_dir / "steps/count/3/work").exists(), "scratch folders are removed"

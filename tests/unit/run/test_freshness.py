@@ -42,8 +42,7 @@ def test_another_key_removes_the_results_the_batch_marker_and_the_gathered_outpu
 ):
     element, marker = finished(tmp_path, "k1")
     assert refresh_element(tmp_path, "s", 0, "k2", marker) is True
-    assert sorted(p.name for p in element.iterdir()) == ["inputs.sha256"]
-    assert (element / "inputs.sha256").read_text() == "k2\n"
+    assert list(element.iterdir()) == []  # the batch writes the new key when it runs again
     assert not marker.exists() and not (tmp_path / "steps/s/cwl.output.json").exists()
 
 
@@ -52,6 +51,19 @@ def test_an_element_without_exit_status_runs_its_batch_again(tmp_path: Path):
     (element / "exit.code").write_text("")  # killed while writing it
     assert refresh_element(tmp_path, "s", 0, "k1", marker) is False
     assert not marker.exists()
+
+
+def test_a_new_element_costs_planning_no_file(tmp_path: Path):
+    marker = tmp_path / "steps" / "s" / "batches" / "0.done"
+    assert refresh_element(tmp_path, "s", 0, "k1", marker) is False
+    assert not (tmp_path / "steps").exists()
+
+
+def test_a_result_without_its_key_is_stale(tmp_path: Path):
+    element, marker = finished(tmp_path, "k1")
+    (element / "inputs.sha256").unlink()
+    assert refresh_element(tmp_path, "s", 0, "k1", marker) is True
+    assert list(element.iterdir()) == [] and not marker.exists()
 
 
 def test_an_element_is_described_by_its_own_inputs():
