@@ -309,7 +309,7 @@ def record_run(
 
 def _write_crate(record: RunRecord, sources: _Sources, target: Path) -> Path:
     """Build the crate in a temporary folder beside ``target``, then swap it in."""
-    from ossrflow.provenance.crate import build_crate
+    from ossrflow.provenance.crate import build_crate, place_files
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".provenance-src.", dir=target.parent) as scratch:
@@ -330,6 +330,7 @@ def _write_crate(record: RunRecord, sources: _Sources, target: Path) -> Path:
         crate = build_crate(record, files)
         building = Path(tempfile.mkdtemp(prefix=".provenance.", dir=target.parent))
         try:
+            place_files(crate, building)
             crate.write(building)
             _swap(building, target)
         finally:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ossrflow.provenance.crate import build_crate
+from ossrflow.provenance.crate import build_crate, place_files
 from ossrflow.provenance.model import JOB, PACKED, RecordedFile, RunRecord
 from ossrflow.staging import ORIGIN_KEY
 
@@ -125,3 +125,27 @@ def test_files_without_rucio_facts_have_none(tmp_path: Path) -> None:
         entity = graph[path.as_uri()]
         assert not {"identifier", "contentLocation", "adler32", "md5"} & set(entity)
         assert entity["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_data_files_are_placed_before_the_crate_is_written(tmp_path: Path):
+    from rocrate.rocrate import ROCrate
+
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    crate = ROCrate()
+    for index in range(20):
+        source = sources / f"f{index}.txt"
+        source.write_text(f"file {index}\n", encoding="utf-8")
+        crate.add_file(source, dest_path=f"outputs/{index}/f {index}.txt")
+    crate.add_file("https://example.org/remote.txt")  # recorded by location: nothing to copy
+    target = tmp_path / "crate"
+    target.mkdir()
+    assert place_files(crate, target) == 20
+    (sources / "f3.txt").write_text("changed after placing\n", encoding="utf-8")
+    crate.write(target)
+    assert (target / "outputs/3/f 3.txt").read_text(encoding="utf-8") == "file 3\n"
+    assert (target / "outputs/19/f 19.txt").read_text(encoding="utf-8") == "file 19\n"
+    assert not (target / "remote.txt").exists()
+    metadata = json.loads((target / "ro-crate-metadata.json").read_text(encoding="utf-8"))
+    ids = {entity["@id"] for entity in metadata["@graph"]}
+    assert "outputs/3/f%203.txt" in ids and "https://example.org/remote.txt" in ids
