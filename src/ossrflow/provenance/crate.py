@@ -464,7 +464,7 @@ def _firsts(files: Sequence[RecordedFile]) -> list[RecordedFile]:
     return firsts
 
 
-_PLACING_THREADS = 8
+_PLACING_THREADS = 4
 
 
 def place_files(crate: Any, folder: Path) -> int:
