@@ -436,12 +436,19 @@ start_nginx() {
 
 start_server() {
   log "starting the Rucio server (gunicorn, $WORKERS workers) on $API_URL"
-  RUCIO_CONFIG="$SERVER_CFG" setsid "$VENV/bin/gunicorn" \
-    --bind "$HOST:$API_PORT" --workers "$WORKERS" --worker-class gthread --threads 8 \
-    --timeout 300 --graceful-timeout 5 --certfile "$TLS/server.pem" --keyfile "$TLS/server.key" \
-    --no-control-socket --chdir "$STATE_DIR" --pid "$SERVER_PID" --capture-output \
-    --error-logfile "$LOG_DIR/server.log" --access-logfile "$LOG_DIR/server-access.log" \
-    rucio.web.rest.flaskapi.v1.main:application </dev/null >>"$LOG_DIR/server.out" 2>&1 &
+  # Started in its state folder: gunicorn takes its working folder at start as the default of
+  # --chdir and checks that default again on every HUP (expire-tokens), so a server started
+  # from a checkout that was deleted since would fail to reload.
+  (
+    cd "$STATE_DIR" && export PWD="$STATE_DIR" RUCIO_CONFIG="$SERVER_CFG" &&
+      exec setsid "$VENV/bin/gunicorn" \
+        --bind "$HOST:$API_PORT" --workers "$WORKERS" --worker-class gthread --threads 8 \
+        --timeout 300 --graceful-timeout 5 --certfile "$TLS/server.pem" \
+        --keyfile "$TLS/server.key" --no-control-socket --chdir "$STATE_DIR" \
+        --pid "$SERVER_PID" --capture-output --error-logfile "$LOG_DIR/server.log" \
+        --access-logfile "$LOG_DIR/server-access.log" \
+        rucio.web.rest.flaskapi.v1.main:application
+  ) </dev/null >>"$LOG_DIR/server.out" 2>&1 &
   local pid=$!
   wait_for --pid "$pid" "$TIMEOUT" "the Rucio server" "$LOG_DIR/server.log" \
     curl -fsS -o /dev/null --max-time 5 --cacert "$TLS/ca.pem" "$API_URL/ping"
