@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -467,13 +469,17 @@ def _firsts(files: Sequence[RecordedFile]) -> list[RecordedFile]:
 _PLACING_THREADS = 4
 
 
-def place_files(crate: Any, folder: Path) -> int:
-    """Copy the crate's local data files into ``folder``, several at a time; returns how many.
+def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = None) -> int:
+    """Put the crate's local data files into ``folder``, several at a time; returns how many.
 
     ``rocrate`` copies one file after another when it writes a crate; a file already at its
     place (the same file) it leaves alone. Copies overlap their disk waits here (hundreds of
     small inputs and outputs), then each entity points at its copy, so that
-    ``crate.write(folder)`` only writes the metadata.
+    ``crate.write(folder)`` only writes the metadata. ``origins`` maps a data file to the step
+    output it is a copy of (:func:`ossrflow.provenance.scan.step_origins`): when both still
+    have the same size and modification time, the crate gets a hard link to the step output
+    instead of a third copy of the bytes (one directory entry, no data written); any other
+    file, or a link the file system refuses, is copied.
     """
     import shutil
     from concurrent.futures import ThreadPoolExecutor
@@ -481,6 +487,7 @@ def place_files(crate: Any, folder: Path) -> int:
 
     from rocrate.model.file import File
 
+    origins = origins or {}
     placed: list[tuple[Any, Path]] = []
     for entity in crate.data_entities:
         source = entity.source
@@ -490,13 +497,35 @@ def place_files(crate: Any, folder: Path) -> int:
             continue
         placed.append((entity, folder / unquote(entity.id)))
 
-    def copy(item: tuple[Any, Path]) -> None:
+    def place(item: tuple[Any, Path]) -> None:
         entity, target = item
         target.parent.mkdir(parents=True, exist_ok=True)
+        origin = origins.get(Path(entity.source))
+        if origin is not None and _same_bytes(Path(entity.source), origin):
+            try:
+                os.link(origin, target)
+                return
+            except OSError:
+                pass  # another file system, or links refused: copy
         shutil.copy(entity.source, target)
 
     with ThreadPoolExecutor(_PLACING_THREADS, thread_name_prefix="ossrflow-crate") as pool:
-        list(pool.map(copy, placed))
+        list(pool.map(place, placed))
     for entity, target in placed:
         entity.source = target
     return len(placed)
+
+
+def _same_bytes(copy: Path, origin: Path) -> bool:
+    """``copy`` is still what it was copied from: both regular files of the same size and
+    modification time (a copy keeps its source's; an edit changes either)."""
+    try:
+        first, second = copy.stat(), origin.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(first.st_mode)
+        and stat.S_ISREG(second.st_mode)
+        and first.st_size == second.st_size
+        and first.st_mtime_ns == second.st_mtime_ns
+    )

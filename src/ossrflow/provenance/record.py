@@ -14,7 +14,8 @@ exit state, the output object) and writes it with the ``rocrate`` library
       profile/config.yaml       the Snakemake profile
       logs/snakemake.log        Snakemake's log
       inputs/<sha256:16>/NAME   copies of local input files, within the copy budget
-      outputs/<output>/...      copies of the output files, within the copy budget
+      outputs/<output>/...      the output files, within the copy budget (hard links to the step
+                                outputs when unchanged: :func:`~ossrflow.provenance.crate.place_files`)
 
 :func:`load_record` refuses a crate whose listed files are missing or changed, with one line
 naming the file, before anything reads them.
@@ -69,6 +70,7 @@ from ossrflow.provenance.scan import (
     result_files,
     step_files,
     step_jobs,
+    step_origins,
 )
 from ossrflow.run.profiles import OSSRFLOW_FILE
 from ossrflow.run.rundir import CRATE_DIR, SNAKEMAKE_LOG
@@ -245,6 +247,7 @@ class _Sources:
     lock: Path | None
     profile: Path  # the profile folder: config.yaml and, when it has one, ossrflow.yaml
     log: Path
+    origins: Mapping[Path, Path]  # output copies and the step outputs they were placed from
 
 
 def record_run(
@@ -303,7 +306,8 @@ def record_run(
         step_order=tuple(job_nodes(plan)),
     )
     log = run_dir / SNAKEMAKE_LOG
-    sources = _Sources(packed, job_order, lock, profile.path, log)
+    origins = step_origins(run_dir, plan, outputs)
+    sources = _Sources(packed, job_order, lock, profile.path, log, origins)
     return _write_crate(record, sources, run_dir / CRATE_DIR)
 
 
@@ -330,7 +334,7 @@ def _write_crate(record: RunRecord, sources: _Sources, target: Path) -> Path:
         crate = build_crate(record, files)
         building = Path(tempfile.mkdtemp(prefix=".provenance.", dir=target.parent))
         try:
-            place_files(crate, building)
+            place_files(crate, building, sources.origins)
             crate.write(building)
             _swap(building, target)
         finally:

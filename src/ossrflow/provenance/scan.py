@@ -41,6 +41,7 @@ __all__ = [
     "result_files",
     "step_files",
     "step_jobs",
+    "step_origins",
     "walk_files",
 ]
 
@@ -350,6 +351,41 @@ def result_files(
         for item in recorded_files(name, final[name], step=step):
             files.append(replace(item, element=_element_of(item.label, elements)))
     return files
+
+
+def _local_members(param: str, value: object) -> dict[str, Path]:
+    """Every local file of a CWL value (Directory members too) by its label."""
+    found: dict[str, Path] = {}
+    for label, obj in walk_files(value, param):
+        path = local_path(str(obj.get("location") or obj.get("path") or ""))
+        if path is not None:
+            found.update(_members(label, obj, path))
+    return found
+
+
+def step_origins(
+    run_dir: Path, plan: Plan | None, outputs: Mapping[str, Any] | None
+) -> dict[Path, Path]:
+    """Each file of ``outputs`` (the output folder's) with the step output it was placed from.
+
+    A pair is the same label in ``outputs`` and in the run's result object, the second a file
+    under ``RUN_DIR/steps`` (ossrflow wrote it; nothing edits it in place). A file renamed when
+    placed (a name clash) or passed through from the job order has no pair.
+    """
+    if plan is None or outputs is None:
+        return {}
+    result = _read_json(run_dir / node_output(plan.result))
+    if not isinstance(result, dict):
+        return {}
+    steps = (run_dir / "steps").resolve()
+    pairs: dict[Path, Path] = {}
+    for name in sorted(outputs):
+        origins = _local_members(name, result.get(name))
+        for label, placed in _local_members(name, outputs[name]).items():
+            origin = origins.get(label)
+            if origin is not None and origin.resolve().is_relative_to(steps):
+                pairs[placed] = origin
+    return pairs
 
 
 def _elements_by_label(step_dir: Path, value: object, param: str) -> dict[str, int]:

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from ossrflow.cli import main
 from ossrflow.compose.lock import EntryPin, FilePin, InputPin, Lock, render_lock
 from ossrflow.config import Settings
+from ossrflow.cwl.outputs import collect_outputs
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, UnsafeValue
 from ossrflow.provenance.crate import param_type, split_image_ref
 from ossrflow.provenance.model import RecordedFile, RunRecord, StepJob, Tolerance, parse_tolerance
@@ -284,6 +285,43 @@ def test_each_scatter_element_job_results_in_its_own_files_only(crate: Path):
     assert [r["@id"] for r in jobs["step measure [0]"]["result"]] == ["outputs/count/0/n.count"]
     assert [r["@id"] for r in jobs["step measure [1]"]["result"]] == ["outputs/count/1/n.count"]
     assert [r["@id"] for r in jobs["step shout"]["result"]] == ["outputs/upper/upper.txt"]
+
+
+def _placed_outputs(fake: FakeRun, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    """The run's outputs placed in an output folder as ossrflow run places them."""
+    results = tmp_path / "results"
+    placed = collect_outputs(fake.run_dir / "steps/@outputs/cwl.output.json", results)
+    return results, placed
+
+
+def test_crate_outputs_are_links_to_the_step_outputs_not_to_the_output_folder(
+    fake: FakeRun, tmp_path: Path
+):
+    results, placed = _placed_outputs(fake, tmp_path)
+    crate = record(fake, outputs=placed)
+    step_upper = fake.run_dir / "steps/shout/out/upper.txt"
+    assert (crate / "outputs/upper/upper.txt").stat().st_ino == step_upper.stat().st_ino
+    assert (results / "upper.txt").stat().st_ino != step_upper.stat().st_ino
+    # the second n.count was renamed when placed; its label (basename) is the step's still
+    assert sorted(p.name for p in results.iterdir()) == ["n.count", "n.count_2", "upper.txt"]
+    for i in (0, 1):
+        step_count = fake.run_dir / f"steps/measure/{i}/out/n.count"
+        assert (crate / f"outputs/count/{i}/n.count").stat().st_ino == step_count.stat().st_ino
+    (results / "upper.txt").write_bytes(b"edited later\n")  # the user's own copy
+    assert (crate / "outputs/upper/upper.txt").read_bytes() == GREETING.upper()
+    for item in load_record(crate).outputs:
+        assert item.copy is not None and sha256((crate / item.copy).read_bytes()) == item.sha256
+
+
+def test_an_output_changed_after_placing_is_copied_as_recorded(fake: FakeRun, tmp_path: Path):
+    results, placed = _placed_outputs(fake, tmp_path)
+    (results / "upper.txt").write_bytes(b"CHANGED\n")
+    crate = record(fake, outputs=placed)
+    copy = crate / "outputs/upper/upper.txt"
+    assert copy.read_bytes() == b"CHANGED\n"
+    assert copy.stat().st_ino != (fake.run_dir / "steps/shout/out/upper.txt").stat().st_ino
+    recorded = {f.label: f.sha256 for f in load_record(crate).outputs}
+    assert recorded["upper/upper.txt"] == sha256(b"CHANGED\n")
 
 
 def test_copy_limit_keeps_large_files_as_references(fake: FakeRun):
