@@ -91,6 +91,16 @@ def _ossrflow_source() -> str:
     return str(Path(origin).parent.parent) if origin else "not found"
 
 
+def _io_pressure() -> str:
+    """The share of time some task waited on I/O over the last 10 and 60 s (Linux PSI)."""
+    try:
+        line = Path("/proc/pressure/io").read_text(encoding="ascii").splitlines()[0]
+    except (OSError, IndexError):
+        return "not available"
+    fields = dict(part.split("=", 1) for part in line.split()[1:] if "=" in part)
+    return f"{fields.get('avg10', '?')} % (10 s), {fields.get('avg60', '?')} % (60 s)"
+
+
 def machine(repo: Path, toil: str | None) -> dict[str, str]:
     """Where the numbers come from: commit, hardware, load, versions."""
     commit = _git(repo, "rev-parse", "--short", "HEAD") or "unknown"
@@ -104,6 +114,7 @@ def machine(repo: Path, toil: str | None) -> dict[str, str]:
         "memory": _memory_gib(),
         "system": f"{platform.system()} {platform.release()}",
         "load average at start": ", ".join(f"{value:.2f}" for value in os.getloadavg()),
+        "io pressure at start": _io_pressure(),
         "python": platform.python_version(),
         "ossrflow": f"{_version('ossrflow')} from {_ossrflow_source()}",
         "snakemake": _version("snakemake"),

@@ -152,7 +152,12 @@ def run_timed(
     timeout: float = 3600.0,
     interval: float = 0.25,
 ) -> Timed:
-    """Run ``command`` to the end (interrupted after ``timeout`` s) and measure it."""
+    """Run ``command`` to the end (interrupted after ``timeout`` s) and measure it.
+
+    The disk is flushed first (``os.sync``): what an earlier run wrote or deleted is written
+    back before the clock starts, not on this command's time.
+    """
+    os.sync()
     with stdout.open("wb") as out, stderr.open("wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(

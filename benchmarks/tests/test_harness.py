@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from pyprofile import summarize_profiles
-from report import Measurement, render_report, render_table, target_lines
+from report import Measurement, machine, render_report, render_table, target_lines
 from slurmcount import parse_submissions
 from timing import read_processes, run_timed, tree_rss
 from workload import Case, check_outputs, prepare_case
@@ -168,6 +168,17 @@ def test_slurm_target_counts_the_interrupted_and_the_resumed_run() -> None:
         "Slurm N=1000 ≤ 50 jobs, outputs correct: 55 jobs (MISSED)",
         "Slurm N=1000 rerun of the finished run submits nothing: 0 (met)",
     ]
+
+
+@pytest.mark.skipif(not Path("/proc/pressure/io").exists(), reason="no PSI on this kernel")
+def test_the_machine_block_gives_the_io_pressure() -> None:
+    block = machine(Path(__file__).parent, None)
+    pressure = block["io pressure at start"]
+    ten, sixty = (float(part.split(" %")[0]) for part in pressure.split(", "))
+    assert 0 <= ten <= 100 and 0 <= sixty <= 100
+    assert (
+        list(block).index("io pressure at start") == list(block).index("load average at start") + 1
+    )
 
 
 def test_render_table_aligns_plain_text() -> None:
