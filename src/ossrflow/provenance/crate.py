@@ -497,9 +497,11 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
             continue
         placed.append((entity, folder / unquote(entity.id)))
 
+    for parent in sorted({target.parent for _, target in placed}):
+        parent.mkdir(parents=True, exist_ok=True)
+
     def place(item: tuple[Any, Path]) -> None:
         entity, target = item
-        target.parent.mkdir(parents=True, exist_ok=True)
         origin = origins.get(Path(entity.source))
         if origin is not None and _same_bytes(Path(entity.source), origin):
             try:

@@ -13,7 +13,8 @@ exit state, the output object) and writes it with the ``rocrate`` library
       ossrflow.lock.json        the pins of entries and inputs, when the run came from compose
       profile/config.yaml       the Snakemake profile
       logs/snakemake.log        Snakemake's log
-      inputs/<sha256:16>/NAME   copies of local input files, within the copy budget
+      inputs/NAME               copies of local input files, within the copy budget
+                                (inputs/<sha256:16>/NAME when contents share a NAME)
       outputs/<output>/...      the output files, within the copy budget (hard links to the step
                                 outputs when unchanged: :func:`~ossrflow.provenance.crate.place_files`)
 
@@ -198,26 +199,67 @@ class _Copies:
 
 
 def _safe_path(label: str) -> str:
-    return "/".join(_UNSAFE_NAME.sub("_", part) or "_" for part in label.split("/"))
+    """A label as a relative path inside the crate: only ``[A-Za-z0-9_.-]``, no ``.``/``..``."""
+    parts = (_UNSAFE_NAME.sub("_", part) for part in label.split("/"))
+    return "/".join(part if part.strip(".") else "_" for part in parts)
+
+
+# A flat name that could be taken for a content folder (inputs/) or an element folder (outputs/).
+_FOLDER_NAME = re.compile(r"[0-9a-f]{16}|[0-9]+")
 
 
 def _copy_inputs(inputs: list[RecordedFile], copies: _Copies) -> list[RecordedFile]:
-    """One copy per distinct content, as ``inputs/<sha256:16>/<basename>``."""
+    """One copy per distinct content: ``inputs/<basename>``, or ``inputs/<sha256:16>/<basename>``
+    for contents that share their name with another (one folder per file costs a directory
+    each: a thousand inputs, a thousand folders)."""
+    names = {item.sha256: _safe_path(item.label.rsplit("/", 1)[-1]) for item in reversed(inputs)}
+    contents: dict[str, int] = {}
+    for name in names.values():
+        contents[name] = contents.get(name, 0) + 1
     copied: dict[str, str | None] = {}
     result = []
     for item in inputs:
         if item.sha256 not in copied:
-            dest = f"inputs/{item.sha256[:16]}/{_safe_path(item.label.rsplit('/', 1)[-1])}"
+            name = names[item.sha256]
+            shared = contents[name] > 1 or _FOLDER_NAME.fullmatch(name)
+            dest = f"inputs/{item.sha256[:16]}/{name}" if shared else f"inputs/{name}"
             copied[item.sha256] = copies.take(item, dest).copy
         result.append(replace(item, copy=copied[item.sha256]))
     return result
 
 
+def _flat_outputs(outputs: list[RecordedFile]) -> set[str]:
+    """Outputs whose files go straight into ``outputs/<output>/``: arrays of files (labels
+    ``<output>/<i>/<name>``) whose names are all distinct; any other keeps its label's folders."""
+    labels: dict[str, list[list[str]]] = {}
+    for item in outputs:
+        labels.setdefault(item.param, []).append(_safe_path(item.label).split("/"))
+    flat = set()
+    for param, parts in labels.items():
+        names = [p[2] for p in parts if len(p) == 3 and p[1].isdigit()]
+        if (
+            len(names) == len(parts)
+            and len(set(names)) == len(names)
+            and not any(_FOLDER_NAME.fullmatch(name) for name in names)
+        ):
+            flat.add(param)
+    return flat
+
+
 def _copy_outputs(outputs: list[RecordedFile], copies: _Copies) -> list[RecordedFile]:
-    return [
-        copies.take(item, f"outputs/{_safe_path(item.label)}") if item.location else item
-        for item in outputs
-    ]
+    """Copies at ``outputs/<label>``, or ``outputs/<output>/<name>`` (see :func:`_flat_outputs`)."""
+    flat = _flat_outputs([item for item in outputs if item.location])
+    result = []
+    for item in outputs:
+        if not item.location:
+            result.append(item)
+            continue
+        path = _safe_path(item.label)
+        if item.param in flat:
+            head, _, rest = path.partition("/")
+            path = f"{head}/{rest.split('/', 1)[1]}"
+        result.append(copies.take(item, f"outputs/{path}"))
+    return result
 
 
 # --- recording -------------------------------------------------------------------------------

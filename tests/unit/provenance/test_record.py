@@ -26,7 +26,15 @@ from ossrflow.cwl.outputs import collect_outputs
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, UnsafeValue
 from ossrflow.provenance.crate import param_type, split_image_ref
 from ossrflow.provenance.model import RecordedFile, RunRecord, StepJob, Tolerance, parse_tolerance
-from ossrflow.provenance.record import Preparation, find_crate, load_record, record_run
+from ossrflow.provenance.record import (
+    Preparation,
+    _Copies,
+    _copy_inputs,
+    _copy_outputs,
+    find_crate,
+    load_record,
+    record_run,
+)
 from ossrflow.provenance.rerun import (
     Difference,
     diff_records,
@@ -208,7 +216,7 @@ def test_record_holds_every_file_with_size_and_sha256(fake: FakeRun, crate: Path
         RecordedFile(
             "text", "text/greeting.txt", len(GREETING), sha256(GREETING),
             (fake.folder / "greeting.txt").as_uri(),
-            copy=f"inputs/{sha256(GREETING)[:16]}/greeting.txt",
+            copy="inputs/greeting.txt",
         ),
     )  # fmt: skip
     assert loaded.outputs == (
@@ -233,7 +241,7 @@ def test_record_holds_every_file_with_size_and_sha256(fake: FakeRun, crate: Path
         ("measure", 0, "out/n.count"),
         ("measure", 1, "out/n.count"),
     ]
-    assert (crate / "inputs" / sha256(GREETING)[:16] / "greeting.txt").read_bytes() == GREETING
+    assert (crate / "inputs/greeting.txt").read_bytes() == GREETING
     assert loaded.job == {
         "label": "greeting",
         "text": {"class": "File", "location": (fake.folder / "greeting.txt").as_uri()},
@@ -322,6 +330,57 @@ def test_an_output_changed_after_placing_is_copied_as_recorded(fake: FakeRun, tm
     assert copy.stat().st_ino != (fake.run_dir / "steps/shout/out/upper.txt").stat().st_ino
     recorded = {f.label: f.sha256 for f in load_record(crate).outputs}
     assert recorded["upper/upper.txt"] == sha256(b"CHANGED\n")
+
+
+def _item(param: str, label: str, data: bytes, tmp_path: Path) -> RecordedFile:
+    path = tmp_path / hashlib.sha256(label.encode()).hexdigest()[:8] / "file"  # labels say names
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return RecordedFile(param, label, len(data), sha256(data), path.as_uri())
+
+
+def test_crate_inputs_get_a_content_folder_only_when_their_names_clash(tmp_path: Path):
+    items = [
+        _item("a", "a/x.txt", b"one", tmp_path),
+        _item("b", "b/0/x.txt", b"two", tmp_path),  # the same name, other bytes
+        _item("c", "c/y.txt", b"one", tmp_path),  # the same bytes as a/x.txt: one copy
+        _item("d", "d/z.fits", b"three", tmp_path),
+        _item("e", "e/0123456789abcdef", b"four", tmp_path),  # looks like a content folder
+        _item("f", "f/..", b"five", tmp_path),  # a basename the job order made up
+    ]
+    copies = [item.copy for item in _copy_inputs(items, _Copies(1 << 20))]
+    assert copies == [
+        f"inputs/{sha256(b'one')[:16]}/x.txt",
+        f"inputs/{sha256(b'two')[:16]}/x.txt",
+        f"inputs/{sha256(b'one')[:16]}/x.txt",
+        "inputs/z.fits",
+        f"inputs/{sha256(b'four')[:16]}/0123456789abcdef",
+        "inputs/_",
+    ]
+
+
+def test_crate_outputs_of_an_array_lie_flat_when_their_names_are_distinct(tmp_path: Path):
+    items = [
+        _item("counts", "counts/0/a.count", b"1", tmp_path),
+        _item("counts", "counts/1/b.count", b"2", tmp_path),
+        _item("same", "same/0/out.txt", b"1", tmp_path),
+        _item("same", "same/1/out.txt", b"2", tmp_path),  # a clash: element folders for all
+        _item("dirs", "dirs/0/d/inner.txt", b"3", tmp_path),  # a Directory's member
+        _item("one", "one/report.txt", b"4", tmp_path),
+        _item("nums", "nums/0/7", b"5", tmp_path),  # a name that looks like an element folder
+        RecordedFile("n", "n", 2, sha256(b"42")),  # a value, not a file
+    ]
+    copies = [item.copy for item in _copy_outputs(items, _Copies(1 << 20))]
+    assert copies == [
+        "outputs/counts/a.count",
+        "outputs/counts/b.count",
+        "outputs/same/0/out.txt",
+        "outputs/same/1/out.txt",
+        "outputs/dirs/0/d/inner.txt",
+        "outputs/one/report.txt",
+        "outputs/nums/0/7",
+        None,
+    ]
 
 
 def test_copy_limit_keeps_large_files_as_references(fake: FakeRun):
