@@ -449,8 +449,8 @@ def _base_context(basedir: str, run_dir: Path) -> Any:
 def _element_context(base: Any, where: Path) -> Any:
     context = base.copy()
     context.outdir = str(where / "out")
-    context.tmpdir = str(where / "work" / "tmp")
-    context.tmpdir_prefix = str(where / "work" / "tmp") + "/"
+    context.tmpdir = str(where / "tmp")  # its own folder, not work/tmp: a folder less to make
+    context.tmpdir_prefix = str(where / "tmp") + "/"
     context.tmp_outdir_prefix = str(where / "work" / "out") + "/"
     return context
 

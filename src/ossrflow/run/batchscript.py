@@ -136,7 +136,8 @@ def render_element(
     prepare = [
         heading,
         pending,
-        f"  [ -e {here}/out ] && rm -rf {here}/out {here}/work {here}/{JOB_FACTS}",
+        f"  [ -e {here}/out ] && rm -rf "
+        + " ".join(f"{here}/{name}" for name in ("out", "tmp", "work", JOB_FACTS)),
         "  folders+=(" + " ".join(q(f) for f in folders) + ")",
         "fi",
     ]
@@ -186,7 +187,7 @@ finish() {{  # finish ELEMENT_DIR STATUS SUCCESS_CODES(a|b|c) STARTED WHAT STDER
     *"|$2|"*)
       printf -v ended '%(%Y-%m-%dT%H:%M:%SZ)T' -1
       printf '%s %s %s %s %s\\n' "$2" "$4" "$ended" "$host" "$job_id" > "$1/exit.code"
-      scratch+=("$1/work") ;;
+      scratch+=("$1/tmp") ;;
     *)
       echo "element $5 failed with exit status $2 (log: $6)" >&2
       failed=$((failed + 1)) ;;

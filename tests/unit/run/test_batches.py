@@ -161,7 +161,15 @@ def test_elements_run_as_the_commands_cwltool_computed(tmp_path: Path):
     assert len(set(keys)) == 5 and all(re.fullmatch("[0-9a-f]{64}", key) for key in keys)
     element = read_output(run_dir, "count", 3)
     assert element["counted"]["checksum"].startswith("sha1$")
-    assert not (run_dir / "steps/count/3/work").exists(), "scratch folders are removed"
+    assert not (run_dir / "steps/count/3/tmp").exists(), "scratch folders are removed"
+    assert sorted(p.name for p in (run_dir / "steps/count/3").iterdir()) == [
+        "cwl.output.json",
+        "exit.code",
+        "inputs.sha256",
+        "job.log",
+        "ossrflow-job.json",
+        "out",
+    ]
 
 
 def test_a_wide_scatter_is_collected_by_forked_processes_with_the_same_result(
