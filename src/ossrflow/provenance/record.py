@@ -73,6 +73,7 @@ from ossrflow.provenance.scan import (
     step_jobs,
     step_origins,
 )
+from ossrflow.run.keys import DigestCache
 from ossrflow.run.profiles import OSSRFLOW_FILE
 from ossrflow.run.rundir import CRATE_DIR, SNAKEMAKE_LOG
 
@@ -274,7 +275,12 @@ def _data_files(
 ) -> tuple[tuple[RecordedFile, ...], tuple[RecordedFile, ...]]:
     """Input files (plain values stay in the job order) and outputs, with their crate copies."""
     copies = _Copies(copy_limit)
-    found = [f for name in sorted(job_order) for f in recorded_files(name, job_order[name])]
+    digests = DigestCache(run_dir, writable=False)  # the planner hashed the inputs already
+    found = [
+        item
+        for name in sorted(job_order)
+        for item in recorded_files(name, job_order[name], digest=digests.digest)
+    ]
     inputs = _copy_inputs([f for f in found if f.location], copies)
     results = _copy_outputs(result_files(run_dir, plan, outputs), copies)
     return tuple(inputs), tuple(results)

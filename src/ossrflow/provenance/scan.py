@@ -15,7 +15,7 @@ import binascii
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,11 +104,18 @@ def _members(label: str, obj: Mapping[str, Any], path: Path) -> list[tuple[str, 
 
 
 def recorded_files(
-    param: str, value: object, *, step: str = "", element: int | None = None
+    param: str,
+    value: object,
+    *,
+    step: str = "",
+    element: int | None = None,
+    digest: Callable[[Path], str | None] | None = None,
 ) -> list[RecordedFile]:
     """Size and sha256 of every local file in one CWL value (a value without files: its JSON).
 
     Files at remote locations (``http:``…) are skipped: they are passed on, not verified.
+    ``digest`` gives a file's sha256 when it knows it (the run's digest cache, which the
+    planner filled: :class:`ossrflow.run.keys.DigestCache`); else the file is read.
     """
     found = list(walk_files(value, param))
     if not found:
@@ -120,10 +127,11 @@ def recorded_files(
             continue
         for name, member in _members(label, obj, path):
             if member.is_file():
-                digest = hash_file(member)["sha256"]
+                known = digest(member) if digest is not None else None
+                sha256 = known or hash_file(member)["sha256"]
                 size = member.stat().st_size
                 uri = member.absolute().as_uri()
-                files.append(RecordedFile(param, name, size, digest, uri, step, element))
+                files.append(RecordedFile(param, name, size, sha256, uri, step, element))
     return files
 
 

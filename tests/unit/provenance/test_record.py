@@ -24,6 +24,8 @@ from ossrflow.compose.lock import EntryPin, FilePin, InputPin, Lock, render_lock
 from ossrflow.config import Settings
 from ossrflow.cwl.outputs import collect_outputs
 from ossrflow.errors import ChecksumMismatch, InputError, NotFound, UnsafeValue
+from ossrflow.integrity import hash_file
+from ossrflow.provenance import scan
 from ossrflow.provenance.crate import param_type, split_image_ref
 from ossrflow.provenance.model import RecordedFile, RunRecord, StepJob, Tolerance, parse_tolerance
 from ossrflow.provenance.record import (
@@ -43,6 +45,7 @@ from ossrflow.provenance.rerun import (
     verify_outputs,
 )
 from ossrflow.provenance.scan import job_nodes, parse_job_ids
+from ossrflow.run.keys import DigestCache
 from ossrflow.run.plan import Node, Plan, render_plan
 from ossrflow.run.profiles import Profile
 from tests.support.httpserver import LoopbackServer
@@ -381,6 +384,27 @@ def test_crate_outputs_of_an_array_lie_flat_when_their_names_are_distinct(tmp_pa
         "outputs/nums/0/7",
         None,
     ]
+
+
+def test_input_digests_the_planner_computed_are_not_computed_again(
+    fake: FakeRun, monkeypatch: pytest.MonkeyPatch
+):
+    greeting = fake.folder / "greeting.txt"
+    planned = DigestCache(fake.run_dir)
+    assert planned.digest(greeting) == sha256(GREETING)
+    planned.save()
+    read: list[Path] = []
+
+    def counting(path: Path, algorithms: Any = ("sha256",)) -> dict[str, str]:
+        read.append(path)
+        return hash_file(path, algorithms)
+
+    monkeypatch.setattr(scan, "hash_file", counting)
+    crate = record(fake)
+    assert greeting not in read and read, "outputs are read, the input is not"
+    assert load_record(crate).inputs[0].sha256 == sha256(GREETING)
+    greeting.write_bytes(b"changed since planning\n")  # a new stamp: read again
+    assert load_record(record(fake)).inputs[0].sha256 == sha256(b"changed since planning\n")
 
 
 def test_copy_limit_keeps_large_files_as_references(fake: FakeRun):
