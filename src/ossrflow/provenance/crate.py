@@ -31,7 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -51,7 +50,7 @@ from ossrflow.provenance.model import (
     RunRecord,
     StepJob,
 )
-from ossrflow.provenance.scan import local_path
+from ossrflow.provenance.scan import local_path, same_copy
 from ossrflow.staging.origin import Origin, find_origins
 
 __all__ = [
@@ -503,7 +502,7 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
     def place(item: tuple[Any, Path]) -> None:
         entity, target = item
         origin = origins.get(Path(entity.source))
-        if origin is not None and _same_bytes(Path(entity.source), origin):
+        if origin is not None and same_copy(Path(entity.source), origin):
             try:
                 os.link(origin, target)
                 return
@@ -516,18 +515,3 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
     for entity, target in placed:
         entity.source = target
     return len(placed)
-
-
-def _same_bytes(copy: Path, origin: Path) -> bool:
-    """``copy`` is still what it was copied from: both regular files of the same size and
-    modification time (a copy keeps its source's; an edit changes either)."""
-    try:
-        first, second = copy.stat(), origin.lstat()
-    except OSError:
-        return False
-    return (
-        stat.S_ISREG(first.st_mode)
-        and stat.S_ISREG(second.st_mode)
-        and first.st_size == second.st_size
-        and first.st_mtime_ns == second.st_mtime_ns
-    )

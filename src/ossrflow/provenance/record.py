@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +69,7 @@ from ossrflow.provenance.scan import (
     read_plan,
     recorded_files,
     result_files,
+    same_copy,
     step_files,
     step_jobs,
     step_origins,
@@ -272,8 +273,12 @@ def _data_files(
     job_order: Mapping[str, Any],
     outputs: Mapping[str, Any] | None,
     copy_limit: int,
+    placed: Callable[[Path], str | None],
 ) -> tuple[tuple[RecordedFile, ...], tuple[RecordedFile, ...]]:
-    """Input files (plain values stay in the job order) and outputs, with their crate copies."""
+    """Input files (plain values stay in the job order) and outputs, with their crate copies.
+
+    ``placed`` knows the sha256 of an output placed from a step output that was hashed already.
+    """
     copies = _Copies(copy_limit)
     digests = DigestCache(run_dir, writable=False)  # the planner hashed the inputs already
     found = [
@@ -282,8 +287,24 @@ def _data_files(
         for item in recorded_files(name, job_order[name], digest=digests.digest)
     ]
     inputs = _copy_inputs([f for f in found if f.location], copies)
-    results = _copy_outputs(result_files(run_dir, plan, outputs), copies)
+    results = _copy_outputs(result_files(run_dir, plan, outputs, digest=placed), copies)
     return tuple(inputs), tuple(results)
+
+
+def _placed_digests(
+    written: Sequence[RecordedFile], origins: Mapping[Path, Path]
+) -> Callable[[Path], str | None]:
+    """The sha256 of an output-folder file from its step output's record, while the copy still
+    has the step output's size and modification time (see :func:`same_copy`)."""
+    known = {path: item.sha256 for item in written if (path := local_path(item.location))}
+
+    def digest(path: Path) -> str | None:
+        origin = origins.get(path)
+        if origin is None or origin not in known or not same_copy(path, origin):
+            return None
+        return known[origin]
+
+    return digest
 
 
 @dataclass(frozen=True)
@@ -328,7 +349,11 @@ def record_run(
     job_order = read_job_order(run_dir, job)
     if plan is not None and plan.job_requirements:
         job_order[JOB_REQUIREMENTS] = plan.job_requirements
-    inputs, results = _data_files(run_dir, plan, job_order, outputs, copy_limit)
+    written = tuple(step_files(run_dir, plan))
+    origins = step_origins(run_dir, plan, outputs)
+    inputs, results = _data_files(
+        run_dir, plan, job_order, outputs, copy_limit, _placed_digests(written, origins)
+    )
     packed = (preparation or Preparation(workflow)).packed()
     record = RunRecord(
         crate=run_dir / CRATE_DIR,
@@ -339,7 +364,7 @@ def record_run(
         lock=load_lock(lock) if lock is not None else None,
         inputs=inputs,
         outputs=results,
-        step_files=tuple(step_files(run_dir, plan)),
+        step_files=written,
         steps=tuple(step_jobs(run_dir, plan, since=started)),
         versions=tool_versions(profile.executor),
         profile=profile.name,
@@ -354,7 +379,6 @@ def record_run(
         step_order=tuple(job_nodes(plan)),
     )
     log = run_dir / SNAKEMAKE_LOG
-    origins = step_origins(run_dir, plan, outputs)
     sources = _Sources(packed, job_order, lock, profile.path, log, origins)
     return _write_crate(record, sources, run_dir / CRATE_DIR)
 

@@ -15,6 +15,7 @@ import binascii
 import hashlib
 import json
 import re
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ __all__ = [
     "read_plan",
     "recorded_files",
     "result_files",
+    "same_copy",
     "step_files",
     "step_jobs",
     "step_origins",
@@ -345,10 +347,15 @@ def _producing_step(run_dir: Path, value: object) -> str:
 
 
 def result_files(
-    run_dir: Path, plan: Plan | None, outputs: Mapping[str, Any] | None
+    run_dir: Path,
+    plan: Plan | None,
+    outputs: Mapping[str, Any] | None,
+    *,
+    digest: Callable[[Path], str | None] | None = None,
 ) -> list[RecordedFile]:
     """The workflow's outputs: ``outputs`` (files in the output folder) when given, else the
-    result object in the run directory; each file names the step that wrote it."""
+    result object in the run directory; each file names the step that wrote it (``digest``:
+    see :func:`recorded_files`)."""
     result = _read_json(run_dir / node_output(plan.result)) if plan else None
     result = result if isinstance(result, dict) else {}
     final = dict(outputs) if outputs is not None else result
@@ -356,7 +363,7 @@ def result_files(
     for name in sorted(final):
         step = _producing_step(run_dir, result.get(name))
         elements = _elements_by_label(run_dir / "steps" / step, result.get(name), name)
-        for item in recorded_files(name, final[name], step=step):
+        for item in recorded_files(name, final[name], step=step, digest=digest):
             files.append(replace(item, element=_element_of(item.label, elements)))
     return files
 
@@ -369,6 +376,21 @@ def _local_members(param: str, value: object) -> dict[str, Path]:
         if path is not None:
             found.update(_members(label, obj, path))
     return found
+
+
+def same_copy(copy: Path, origin: Path) -> bool:
+    """``copy`` still has the bytes it was copied with from ``origin``: both regular files of
+    the same size and modification time (a copy keeps its source's; an edit changes either)."""
+    try:
+        first, second = copy.stat(), origin.lstat()
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(first.st_mode)
+        and stat.S_ISREG(second.st_mode)
+        and first.st_size == second.st_size
+        and first.st_mtime_ns == second.st_mtime_ns
+    )
 
 
 def step_origins(

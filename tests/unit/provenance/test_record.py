@@ -324,6 +324,26 @@ def test_crate_outputs_are_links_to_the_step_outputs_not_to_the_output_folder(
         assert item.copy is not None and sha256((crate / item.copy).read_bytes()) == item.sha256
 
 
+def test_placed_outputs_are_not_read_again_for_their_digest(
+    fake: FakeRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    results, placed = _placed_outputs(fake, tmp_path)
+    read: list[Path] = []
+
+    def counting(path: Path, algorithms: Any = ("sha256",)) -> dict[str, str]:
+        read.append(path)
+        return hash_file(path, algorithms)
+
+    monkeypatch.setattr(scan, "hash_file", counting)
+    loaded = load_record(record(fake, outputs=placed))
+    assert read and not [path for path in read if path.is_relative_to(results)]
+    assert {f.label: f.sha256 for f in loaded.outputs} == {
+        "count/0/n.count": sha256(b"32\n"),
+        "count/1/n.count": sha256(b"32\n"),
+        "upper/upper.txt": sha256(GREETING.upper()),
+    }
+
+
 def test_an_output_changed_after_placing_is_copied_as_recorded(fake: FakeRun, tmp_path: Path):
     results, placed = _placed_outputs(fake, tmp_path)
     (results / "upper.txt").write_bytes(b"CHANGED\n")
