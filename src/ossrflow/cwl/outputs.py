@@ -8,15 +8,12 @@ traceback.
 
 :func:`collect_outputs`: every File and Directory of the run's result (a file ossrflow wrote) is
 placed in the output folder with cwltool's own relocation (name clashes resolved the same way),
-then gets ``location``, ``path``, ``basename``, ``size`` and a sha1 ``checksum``. When every
-output is a plain file with a name of its own (a scatter's thousand results), they are copied
-several at a time to ``<outdir>/<basename>`` exactly as that relocation would copy them.
+then gets ``location``, ``path``, ``basename``, ``size`` and a sha1 ``checksum``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -66,94 +63,16 @@ def collect_outputs(result_file: Path, outdir: Path, *, move: bool = False) -> d
     outdir.mkdir(parents=True, exist_ok=True)
     run_steps = str(result_file.resolve().parents[1])
     with cwl_errors(str(result_file)):
-        files = None if move else _plain_files(result, outdir)
-        relocated: MutableMapping[str, Any]
-        if files is not None:
-            relocated = _copy_plain_files(result, files, outdir)
-        else:
-            relocated = relocateOutputs(
-                result,
-                str(outdir),
-                {run_steps} if move else set(),
-                "move" if move else "copy",
-                StdFsAccess(""),
-            )
+        relocated = relocateOutputs(
+            result,
+            str(outdir),
+            {run_steps} if move else set(),
+            "move" if move else "copy",
+            StdFsAccess(""),
+        )
     visit_class(relocated, ("File", "Directory"), _location_to_path)
     visit_class(relocated, ("File",), MutationManager().unset_generation)
     return dict(relocated)
-
-
-# Copies into the output folder at once: each waits mostly on the disk (a thousand small files).
-_COPY_THREADS = 4
-
-
-def _plain_files(result: object, outdir: Path) -> list[dict[str, Any]] | None:
-    """The result's File objects when placing them is plain copying: local files without
-    secondary files or literal contents, no Directory, every name distinct and a plain name,
-    nothing but a file (or nothing) in its place in ``outdir``. Else None: cwltool's relocation
-    then does it (name clashes, directories, moves)."""
-    from schema_salad.ref_resolver import uri_file_path
-
-    files: list[dict[str, Any]] = []
-    pending: list[object] = [result]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, list):
-            pending.extend(value)
-        elif isinstance(value, dict):
-            kind = value.get("class")
-            if kind == "Directory":
-                return None
-            if kind != "File":
-                pending.extend(value.values())
-                continue
-            location, name = value.get("location"), value.get("basename")
-            if value.get("secondaryFiles") or "contents" in value:
-                return None
-            if not isinstance(location, str) or not location.startswith("file://"):
-                return None
-            if not isinstance(name, str) or name in ("", ".", "..") or "/" in name:
-                return None
-            if not Path(uri_file_path(location)).is_file():
-                return None
-            files.append(value)
-    names = [str(f["basename"]) for f in files]
-    if len(set(names)) != len(names):
-        return None
-    for name in names:
-        target = outdir / name
-        if target.is_symlink() or (target.exists() and not target.is_file()):
-            return None
-    return files
-
-
-def _copy_plain_files(
-    result: dict[str, Any], files: list[dict[str, Any]], outdir: Path
-) -> dict[str, Any]:
-    """What cwltool's relocation makes of plain files (see :func:`_plain_files`), several
-    copies at a time: each file copied with its metadata (``shutil.copy2``, as cwltool does)
-    to ``outdir/<basename>``, its location changed, a sha1 checksum added when it has none."""
-    import os
-    import shutil
-    from concurrent.futures import ThreadPoolExecutor
-
-    from cwltool.process import compute_checksums
-    from cwltool.stdfsaccess import StdFsAccess
-    from schema_salad.ref_resolver import file_uri, uri_file_path
-
-    def place(obj: dict[str, Any]) -> None:
-        source = os.path.realpath(uri_file_path(obj["location"]))
-        target = str(outdir / obj["basename"])
-        if source != target:
-            shutil.copy2(source, target)
-        obj["location"] = file_uri(target)
-
-    with ThreadPoolExecutor(_COPY_THREADS, thread_name_prefix="ossrflow-outputs") as pool:
-        list(pool.map(place, files))
-    access = StdFsAccess("")
-    for obj in files:
-        compute_checksums(access, obj)  # type: ignore[arg-type]
-    return result
 
 
 def _location_to_path(obj: dict[str, Any]) -> None:
