@@ -28,6 +28,7 @@ RO-Crate 1.0 (RO-Crate 1.1 terms, plus the ``workflow-run`` context for ``sha256
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -465,23 +466,17 @@ def _firsts(files: Sequence[RecordedFile]) -> list[RecordedFile]:
     return firsts
 
 
-_PLACING_THREADS = 4
-
-
 def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = None) -> int:
-    """Put the crate's local data files into ``folder``, several at a time; returns how many.
+    """Put the crate's local data files into ``folder``; returns how many.
 
-    ``rocrate`` copies one file after another when it writes a crate; a file already at its
-    place (the same file) it leaves alone. Copies overlap their disk waits here (hundreds of
-    small inputs and outputs), then each entity points at its copy, so that
-    ``crate.write(folder)`` only writes the metadata. ``origins`` maps a data file to the step
+    Each entity then points at its place, so that ``crate.write(folder)`` (which leaves a file
+    already at its place alone) only writes the metadata. ``origins`` maps a data file to the step
     output it is a copy of (:func:`ossrflow.provenance.scan.step_origins`): when both still
     have the same size and modification time, the crate gets a hard link to the step output
     instead of a third copy of the bytes (one directory entry, no data written); any other
     file, or a link the file system refuses, is copied.
     """
     import shutil
-    from concurrent.futures import ThreadPoolExecutor
     from urllib.parse import unquote
 
     from rocrate.model.file import File
@@ -499,19 +494,14 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
     for parent in sorted({target.parent for _, target in placed}):
         parent.mkdir(parents=True, exist_ok=True)
 
-    def place(item: tuple[Any, Path]) -> None:
-        entity, target = item
-        origin = origins.get(Path(entity.source))
-        if origin is not None and same_copy(Path(entity.source), origin):
-            try:
-                os.link(origin, target)
-                return
-            except OSError:
-                pass  # another file system, or links refused: copy
-        shutil.copy(entity.source, target)
-
-    with ThreadPoolExecutor(_PLACING_THREADS, thread_name_prefix="ossrflow-crate") as pool:
-        list(pool.map(place, placed))
     for entity, target in placed:
+        origin = origins.get(Path(entity.source))
+        linked = False
+        if origin is not None and same_copy(Path(entity.source), origin):
+            with contextlib.suppress(OSError):  # another file system, or links refused: copy
+                os.link(origin, target)
+                linked = True
+        if not linked:
+            shutil.copy(entity.source, target)
         entity.source = target
     return len(placed)
