@@ -51,7 +51,7 @@ from ossrflow.provenance.model import (
     RunRecord,
     StepJob,
 )
-from ossrflow.provenance.scan import local_path, same_copy
+from ossrflow.provenance.scan import local_path
 from ossrflow.staging.origin import Origin, find_origins
 
 __all__ = [
@@ -471,10 +471,10 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
 
     Each entity then points at its place, so that ``crate.write(folder)`` (which leaves a file
     already at its place alone) only writes the metadata. ``origins`` maps a data file to the step
-    output it is a copy of (:func:`ossrflow.provenance.scan.step_origins`): when both still
-    have the same size and modification time, the crate gets a hard link to the step output
-    instead of a third copy of the bytes (one directory entry, no data written); any other
-    file, or a link the file system refuses, is copied.
+    output it is an unchanged copy of (:func:`ossrflow.provenance.scan.step_origins`): the
+    crate gets a hard link to the step output instead of a third copy of the bytes (one
+    directory entry, no data written); any other file, or a link the file system refuses, is
+    copied.
     """
     import shutil
     from urllib.parse import unquote
@@ -497,7 +497,7 @@ def place_files(crate: Any, folder: Path, origins: Mapping[Path, Path] | None = 
     for entity, target in placed:
         origin = origins.get(Path(entity.source))
         linked = False
-        if origin is not None and same_copy(Path(entity.source), origin):
+        if origin is not None:
             with contextlib.suppress(OSError):  # another file system, or links refused: copy
                 os.link(origin, target)
                 linked = True

@@ -33,6 +33,7 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -69,7 +70,6 @@ from ossrflow.provenance.scan import (
     read_plan,
     recorded_files,
     result_files,
-    same_copy,
     step_files,
     step_jobs,
     step_origins,
@@ -215,9 +215,7 @@ def _copy_inputs(inputs: list[RecordedFile], copies: _Copies) -> list[RecordedFi
     for contents that share their name with another (one folder per file costs a directory
     each: a thousand inputs, a thousand folders)."""
     names = {item.sha256: _safe_path(item.label.rsplit("/", 1)[-1]) for item in reversed(inputs)}
-    contents: dict[str, int] = {}
-    for name in names.values():
-        contents[name] = contents.get(name, 0) + 1
+    contents = Counter(names.values())
     copied: dict[str, str | None] = {}
     result = []
     for item in inputs:
@@ -294,15 +292,13 @@ def _data_files(
 def _placed_digests(
     written: Sequence[RecordedFile], origins: Mapping[Path, Path]
 ) -> Callable[[Path], str | None]:
-    """The sha256 of an output-folder file from its step output's record, while the copy still
-    has the step output's size and modification time (see :func:`same_copy`)."""
+    """The sha256 of an output-folder file from its step output's record (``origins``: the
+    pairs :func:`step_origins` found unchanged)."""
     known = {path: item.sha256 for item in written if (path := local_path(item.location))}
 
     def digest(path: Path) -> str | None:
         origin = origins.get(path)
-        if origin is None or origin not in known or not same_copy(path, origin):
-            return None
-        return known[origin]
+        return known.get(origin) if origin is not None else None
 
     return digest
 

@@ -396,11 +396,12 @@ def same_copy(copy: Path, origin: Path) -> bool:
 def step_origins(
     run_dir: Path, plan: Plan | None, outputs: Mapping[str, Any] | None
 ) -> dict[Path, Path]:
-    """Each file of ``outputs`` (the output folder's) with the step output it was placed from.
+    """Each file of ``outputs`` (the output folder's) with the step output it was placed from
+    and still has the bytes of (:func:`same_copy`), checked once for the whole record.
 
     A pair is the same label in ``outputs`` and in the run's result object, the second a file
-    under ``RUN_DIR/steps`` (ossrflow wrote it; nothing edits it in place). A file renamed when
-    placed (a name clash) or passed through from the job order has no pair.
+    under ``RUN_DIR/steps`` (ossrflow wrote it; nothing edits it in place). A file passed
+    through from the job order, or changed since it was placed, has no pair.
     """
     if plan is None or outputs is None:
         return {}
@@ -413,7 +414,9 @@ def step_origins(
         origins = _local_members(name, result.get(name))
         for label, placed in _local_members(name, outputs[name]).items():
             origin = origins.get(label)
-            if origin is not None and origin.resolve().is_relative_to(steps):
+            if origin is None or not origin.resolve().is_relative_to(steps):
+                continue
+            if same_copy(placed, origin):
                 pairs[placed] = origin
     return pairs
 
