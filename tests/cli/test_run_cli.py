@@ -171,6 +171,38 @@ def test_cwl_runner_keeps_a_record_where_provenance_says(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
+    ("entry", "kind", "where"),
+    [
+        ({"class": "File", "path": "b.txt"}, "file", "files[1]"),
+        ({"class": "Directory", "location": "nowhere"}, "folder", "folder"),
+    ],
+)
+def test_a_missing_input_is_named_with_its_input_and_the_fix(
+    tmp_path: Path, entry: dict[str, str], kind: str, where: str
+):
+    (tmp_path / "a.txt").write_text("a\n")
+    (tmp_path / "data").mkdir()
+    job = {"files": [{"class": "File", "path": "a.txt"}], "folder": {"class": "Directory"}}
+    job["folder"]["location"] = "data"
+    if kind == "file":
+        job["files"].append(entry)
+    else:
+        job["folder"] = entry
+    (tmp_path / "job.json").write_text(json.dumps(job))
+    run_dir = tmp_path / "run"
+    code, out, err = invoke(
+        "run", str(CWL / "content.cwl"), str(tmp_path / "job.json"), "--run-dir", str(run_dir)
+    )
+    missing = tmp_path / ("b.txt" if kind == "file" else "nowhere")
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: {tmp_path / 'job.json'}:{where}: the {kind} {missing} does not exist "
+        f"(fix: correct its path; a relative path is read from {tmp_path})\n"
+    )
+    assert not (run_dir / "Snakefile").exists(), "nothing was planned"
+
+
+@pytest.mark.parametrize(
     ("tool", "job", "code", "message"),
     [
         ("operation.cwl", None, 33, "abstract Operation cannot run (fix: not supported yet)"),

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
 
 from ossrflow.containers.pins import DockerUse, requirement_key
 from ossrflow.cwl.offline import (
@@ -37,7 +38,7 @@ from ossrflow.cwl.offline import (
 )
 from ossrflow.cwl.schemas import load_schema_cache, parse_standard_schemas, save_schema_cache
 from ossrflow.cwl.staging import native_job_class, path_mapper
-from ossrflow.errors import InputError, Unsupported
+from ossrflow.errors import InputError, NotFound, Unsupported
 
 if TYPE_CHECKING:
     from cwltool.context import LoadingContext, RuntimeContext
@@ -267,6 +268,7 @@ def load_root(tool: str, job: str | None, schema_cache: Path | None = None) -> R
         )
     for directory, listing in kept:  # cwltool drops a file: Directory's listing (trim_listing)
         directory.setdefault("listing", listing)
+    _check_local_inputs(initialized, job or tool, basedir)
     root = RootDocument(process, dict(initialized), uri, basedir)
     if process.tool["class"] != "Workflow":
         _check_tool_inputs(root, job or tool)
@@ -295,6 +297,45 @@ def _check_limits(location: str | None) -> None:
     """A local document or job order is untrusted: size, nesting and alias limits first."""
     if location:
         check_local_document(location)
+
+
+def _file_objects(value: object, where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every File and Directory object of a job order value, with where it is (``a[2].b``)."""
+    if isinstance(value, Mapping):
+        if value.get("class") in ("File", "Directory"):
+            yield where, value
+            for index, secondary in enumerate(value.get("secondaryFiles") or []):
+                yield from _file_objects(secondary, f"{where}.secondaryFiles[{index}]")
+            return
+        for key, item in value.items():
+            yield from _file_objects(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _file_objects(item, f"{where}[{index}]")
+
+
+def _check_local_inputs(job_order: Mapping[str, Any], source: str, basedir: str) -> None:
+    """Refuse a job order that names a local file or folder that is not there, with the input
+    at fault (cwltool would stop later, naming the step)."""
+    for name, value in job_order.items():
+        for where, obj in _file_objects(value, str(name)):
+            location = obj.get("location") or obj.get("path")
+            if not isinstance(location, str) or "contents" in obj or location.startswith("_:"):
+                continue
+            parts = urlsplit(location)
+            if parts.scheme not in ("", "file"):
+                continue  # fetched when the job runs (http:, https:)
+            path = Path(unquote(parts.path))
+            folder = obj.get("class") == "Directory"
+            if path.is_dir() if folder else path.exists():
+                continue
+            kind = "folder" if folder else "file"
+            raise NotFound(
+                f"the {kind} {path} does not exist",
+                source=source,
+                location=where,
+                hint=f"correct its path; a relative path is read from {basedir}",
+            )
 
 
 def _check_tool_inputs(root: RootDocument, source: str) -> None:
