@@ -52,6 +52,8 @@ OWNED_KEYS = frozenset(
         "profile",
         "workflow-profile",
         "report",
+        "reporter",
+        "report-after-run",
         "unlock",
         "cleanup-metadata",
         "delete-all-output",

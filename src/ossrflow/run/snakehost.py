@@ -10,11 +10,13 @@ orphaned Snakemake would finish a job while a resumed run starts the same job ag
 ``execute`` starts this module in a new session, so the process group holds Snakemake and its
 local jobs only.
 
-Three savings, two to three seconds of every run. When ``OSSRFLOW_SNAKEMAKE_HOLD`` is set, the
+Four savings, two to three seconds of every run. When ``OSSRFLOW_SNAKEMAKE_HOLD`` is set, the
 host imports Snakemake and parses its command line at once, then waits for ``go`` on stdin:
 ossrflow starts it before it plans the run, so that work overlaps the planning. When ``OSSRFLOW_EXECUTOR`` names the profile's
 executor, Snakemake discovers only that executor plugin (it imports every installed one at
-start, and the slurm plugin alone imports pandas); and once Snakemake has returned, the process
+start, and the slurm plugin alone imports pandas); unless the command line asks for a report,
+Snakemake's report package is not imported (its parser registers the built-in html reporter,
+which imports docutils, jinja2, yte and numpy: a fifth of a second); and once Snakemake has returned, the process
 runs the exit handlers, flushes and ends at once instead of waiting on the re-evaluation timers
 Snakemake's scheduler leaves behind (a second of idle ``threading._shutdown``).
 """
@@ -41,6 +43,7 @@ __all__ = [
     "only_executor_plugin",
     "set_process_name",
     "signal_on_parent_death",
+    "without_reports",
 ]
 
 EXECUTOR_ENV = "OSSRFLOW_EXECUTOR"
@@ -123,6 +126,18 @@ def only_executor_plugin(executor: str) -> None:
     pkgutil.iter_modules = modules
 
 
+def without_reports(args: list[str]) -> None:
+    """Keep Snakemake's report package out of a run whose command line has no ``--report``.
+
+    Snakemake's argument parser imports it only to register the html reporter, which such a
+    run never uses (a profile may not set ``reporter`` or ``report-after-run``:
+    :data:`ossrflow.run.profiles.OWNED_KEYS`). Without the package the report registry is
+    empty, as when Snakemake is absent.
+    """
+    if not any(arg == "--report" or arg.startswith("--report=") for arg in args):
+        sys.modules.setdefault("snakemake.report", None)  # type: ignore[arg-type]
+
+
 def _wait_for_go() -> None:
     """Wait until ossrflow has written the Snakefile (``go`` on stdin; EOF: not needed)."""
     if sys.stdin.readline() != GO:
@@ -166,6 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     _watch_parent(int(parent))
     if executor := os.environ.get(EXECUTOR_ENV):
         only_executor_plugin(executor)
+    without_reports(args)
     held = bool(os.environ.pop(HOLD_ENV, None))
     sys.argv = ["snakemake", *args]
     try:

@@ -59,6 +59,15 @@ def test_keys_ossrflow_sets_itself_are_refused_with_their_line(tmp_path: Path):
     )
 
 
+@pytest.mark.parametrize("key", ["reporter", "report-after-run"])
+def test_a_profile_may_not_turn_a_run_into_a_report(tmp_path: Path, key: str):
+    # Snakemake writes a report instead of running when `reporter` is set: only
+    # `ossrflow run --report` asks for one (and the host leaves reports out otherwise).
+    (tmp_path / "config.yaml").write_text(f"{key}: html\n")
+    with pytest.raises(InputError, match=f"profile sets '{key}', which ossrflow sets itself"):
+        load_profile(str(tmp_path))
+
+
 def test_a_profile_must_be_a_mapping(tmp_path: Path):
     (tmp_path / "config.yaml").write_text("- executor\n")
     with pytest.raises(InputError, match="profile is not a mapping"):

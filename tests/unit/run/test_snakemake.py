@@ -303,3 +303,36 @@ def test_snakehost_lists_the_installed_modules_once_for_every_plugin_registry(tm
     hidden_names = hidden.strip("[]").replace("'", "").split(", ")
     assert "snakemake_executor_plugin_slurm" in hidden_names  # other executors stay hidden
     assert all(name.startswith("snakemake_executor_plugin_") for name in hidden_names)
+
+
+REPORTS_SCRIPT = """
+import sys
+from ossrflow.run.snakehost import without_reports
+args = sys.argv[1:]
+without_reports(args)
+from snakemake.cli import parse_args
+from snakemake_interface_report_plugins.registry import ReportPluginRegistry
+parse_args(["--snakefile", "Snakefile", *args])
+print(ReportPluginRegistry().get_registered_plugins(), "docutils" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ([], "[] False"),
+        (["--report", "r.html"], "['html'] True"),
+        (["--report=r.html"], "['html'] True"),
+    ],
+)
+def test_snakehost_imports_the_report_package_only_for_a_report(
+    tmp_path: Path, args: list[str], expected: str
+):
+    done = subprocess.run(
+        [sys.executable, "-c", REPORTS_SCRIPT, *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.strip() == expected
