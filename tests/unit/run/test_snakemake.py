@@ -336,3 +336,28 @@ def test_snakehost_imports_the_report_package_only_for_a_report(
         cwd=tmp_path,
     )
     assert done.stdout.strip() == expected
+
+
+YTE_SCRIPT = """
+import sys
+from ossrflow.run.snakehost import only_executor_plugin, without_reports, yte_without_numpy
+only_executor_plugin("local")  # as the host does: the slurm plugin imports pandas
+without_reports([])
+yte_without_numpy()
+from snakemake.cli import parse_args
+_, parsed = parse_args(["--snakefile", "Snakefile", "--profile", sys.argv[1]])
+print(parsed.scheduler, parsed.latency_wait, "numpy" in sys.modules)
+import numpy
+print(numpy.__name__)
+"""
+
+
+def test_snakehost_reads_the_profile_without_importing_numpy(tmp_path: Path):
+    done = subprocess.run(
+        [sys.executable, "-c", YTE_SCRIPT, str(load_profile("local").path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert done.stdout.splitlines() == ["greedy 1 False", "numpy"]  # still importable
