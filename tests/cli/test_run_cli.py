@@ -182,12 +182,13 @@ def test_a_missing_input_is_named_with_its_input_and_the_fix(
 ):
     (tmp_path / "a.txt").write_text("a\n")
     (tmp_path / "data").mkdir()
-    job = {"files": [{"class": "File", "path": "a.txt"}], "folder": {"class": "Directory"}}
-    job["folder"]["location"] = "data"
+    files = [{"class": "File", "path": "a.txt"}]
+    folder = {"class": "Directory", "location": "data"}
     if kind == "file":
-        job["files"].append(entry)
+        files.append(entry)
     else:
-        job["folder"] = entry
+        folder = entry
+    job = {"files": files, "folder": folder}
     (tmp_path / "job.json").write_text(json.dumps(job))
     run_dir = tmp_path / "run"
     code, out, err = invoke(
