@@ -25,7 +25,7 @@ import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ossrflow.integrity import write_if_changed
 
@@ -79,10 +79,15 @@ def element_files(globs: Sequence[tuple[str, str]], job: CommandLineJob) -> list
     names = []
     for _, glob in globs:
         name = job.builder.do_eval(glob)
-        if not isinstance(name, str) or not name or name in (".", "..") or _NOT_A_NAME.search(name):
+        if not _plain_name(name):
             return None
         names.append(name)
     return names
+
+
+def _plain_name(name: object) -> TypeGuard[str]:
+    """A file name straight in the output folder: no separator, wildcard, ``.`` or ``..``."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not _NOT_A_NAME.search(name)
 
 
 def planned_of(tool: Process, files: Sequence[list[str] | None]) -> Planned | None:
@@ -105,15 +110,26 @@ def write_planned(step_dir: Path, planned: Planned | None) -> None:
 
 
 def read_planned(step_dir: Path, count: int) -> Planned | None:
-    """The planned output names of a step of ``count`` elements (None: none, or not for these)."""
+    """The planned output names of a step of ``count`` elements (None: none, or not for these).
+
+    The file is checked as it was written: anything else (an edited or damaged file, a name that
+    would leave the output folder) leaves the collection to cwltool.
+    """
     try:
         data = json.loads((step_dir / PLANNED_OUTPUTS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):
+        return None
     names, files = data.get("outputs"), data.get("files")
     if not isinstance(names, list) or not isinstance(files, list) or len(files) != count:
         return None
-    return [str(n) for n in names], [[str(f) for f in element] for element in files]
+    if not all(isinstance(n, str) for n in names) or not all(
+        isinstance(element, list) and len(element) == len(names) and all(map(_plain_name, element))
+        for element in files
+    ):
+        return None
+    return list(names), [list(element) for element in files]
 
 
 def plain_outputs(

@@ -18,7 +18,7 @@ from ossrflow.errors import InputError
 from ossrflow.run.batches import Batching, batch_script, prepare_batches
 from ossrflow.run.job import collect_node, read_output
 from ossrflow.run.plan import plan_run
-from ossrflow.run.planned import PLANNED_OUTPUTS, plain_globs, plain_outputs
+from ossrflow.run.planned import PLANNED_OUTPUTS, plain_globs, plain_outputs, read_planned
 from ossrflow.run.snakegen import write_run_dir
 
 WORKFLOW = """\
@@ -169,3 +169,29 @@ def test_outputs_that_are_not_plain_keep_cwltools_collection(tmp_path: Path, out
         encoding="utf-8",
     )
     assert plain_globs(load_root(str(tool), None).process) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"outputs": ["x"], "files": [["../../secret"]]}',
+        '{"outputs": ["x"], "files": [["sub/a.txt"]]}',
+        '{"outputs": ["x"], "files": [[".."]]}',
+        '{"outputs": ["x"], "files": [["a", "b"]]}',
+        '{"outputs": ["x"], "files": [[3]]}',
+        '{"outputs": [["x"]], "files": [["a"]]}',
+        '{"outputs": ["x"], "files": [["a"], ["b"]]}',
+        '["outputs"]',
+        "not json",
+    ],
+)
+def test_planned_names_read_back_are_checked_as_when_written(tmp_path: Path, text: str):
+    # An edited or damaged file (or one naming a path outside the element's output folder)
+    # leaves collecting to cwltool.
+    (tmp_path / PLANNED_OUTPUTS).write_text(text, encoding="utf-8")
+    assert read_planned(tmp_path, 1) is None
+
+
+def test_planned_names_read_back(tmp_path: Path):
+    (tmp_path / PLANNED_OUTPUTS).write_text('{"outputs": ["x"], "files": [["a.txt"]]}\n')
+    assert read_planned(tmp_path, 1) == (["x"], [["a.txt"]])
