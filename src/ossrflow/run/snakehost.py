@@ -152,9 +152,8 @@ def yte_without_numpy() -> None:
         return
     sys.modules["numpy"] = None  # type: ignore[assignment]
     try:
-        importlib.import_module("yte")
-    except ImportError:
-        sys.modules.pop("yte", None)
+        with contextlib.suppress(ImportError):  # a failed import leaves no "yte" module behind
+            importlib.import_module("yte")
     finally:
         del sys.modules["numpy"]
 

@@ -270,6 +270,14 @@ def test_snakemake_waits_for_the_plan_and_stops_without_it(tmp_path: Path):
     assert not (tmp_path / "snakemake.log").exists()  # Snakemake never ran
 
 
+def _python(script: str, *args: str, cwd: Path | None = None) -> str:
+    """What ``script`` prints, run by a fresh interpreter (the host's imports start empty)."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
 LISTING_SCRIPT = """
 import pkgutil, sys
 scans = []
@@ -292,13 +300,7 @@ print(sorted(set(everything) - set(first)))
 
 def test_snakehost_lists_the_installed_modules_once_for_every_plugin_registry(tmp_path: Path):
     (tmp_path / "tool_on_new_path.py").write_text("")
-    done = subprocess.run(
-        [sys.executable, "-c", LISTING_SCRIPT, str(tmp_path)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    counts, hidden = done.stdout.splitlines()
+    counts, hidden = _python(LISTING_SCRIPT, str(tmp_path)).splitlines()
     assert counts == "2 True True False"  # one scan per sys.path, the same list each time
     hidden_names = hidden.strip("[]").replace("'", "").split(", ")
     assert "snakemake_executor_plugin_slurm" in hidden_names  # other executors stay hidden
@@ -328,14 +330,7 @@ print(ReportPluginRegistry().get_registered_plugins(), "docutils" in sys.modules
 def test_snakehost_imports_the_report_package_only_for_a_report(
     tmp_path: Path, args: list[str], expected: str
 ):
-    done = subprocess.run(
-        [sys.executable, "-c", REPORTS_SCRIPT, *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    assert done.stdout.strip() == expected
+    assert _python(REPORTS_SCRIPT, *args, cwd=tmp_path).strip() == expected
 
 
 YTE_SCRIPT = """
@@ -353,11 +348,5 @@ print(numpy.__name__)
 
 
 def test_snakehost_reads_the_profile_without_importing_numpy(tmp_path: Path):
-    done = subprocess.run(
-        [sys.executable, "-c", YTE_SCRIPT, str(load_profile("local").path)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp_path,
-    )
-    assert done.stdout.splitlines() == ["greedy 1 False", "numpy"]  # still importable
+    printed = _python(YTE_SCRIPT, str(load_profile("local").path), cwd=tmp_path)
+    assert printed.splitlines() == ["greedy 1 False", "numpy"]  # still importable
